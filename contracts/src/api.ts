@@ -1,0 +1,25 @@
+import type { CameraConfig } from './config';
+import type { CameraHealth } from './health';
+
+/** GET /api/cameras item. */
+export interface CameraView {
+  id: string;
+  name: string;
+  location: string;
+  source: string;
+  fps: number;
+  width: number;
+  enabled: boolean;
+  /** Where the camera came from: the config file, or added at run time through the API. */
+  origin: 'config' | 'api';
+  health: CameraHealth;
+}
+
+/** Every 4xx/5xx JSON body. */
+export interface ApiError {
+  error: string;
+  /** One line per bad field, `path: message`. */
+  details?: string[];
+}
+
+export type CameraRecord = CameraConfig & { origin: 'config' | 'api'; createdAt: number };

@@ -1,0 +1,86 @@
+import type { CameraHealth } from './health';
+import type { Box } from './geometry';
+
+/** The kinds of bus traffic; each is one JetStream stream with subjects `<prefix>.<camera>`. */
+export const STREAMS = {
+  'frames.raw': { stream: 'CT_FRAMES_RAW', storage: 'memory', maxAgeMs: 30_000, live: true },
+  'frames.redacted': { stream: 'CT_FRAMES_REDACTED', storage: 'memory', maxAgeMs: 60_000, live: true },
+  health: { stream: 'CT_HEALTH', storage: 'file', maxAgeMs: 24 * 3600_000, live: false },
+} as const;
+
+export type StreamKind = keyof typeof STREAMS;
+
+/** NATS max_payload defaults to 1 MiB; frames are JPEG so they fit well below. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+export function subjectFor(kind: StreamKind, camera: string): string {
+  return `${kind}.${camera}`;
+}
+
+/** A sampled frame, stamped at capture (ingest) time. Body: JPEG bytes. */
+export interface FrameMeta {
+  camera: string;
+  /** Unique per frame: `<camera>:<sessionStart>:<seq>`. Used as Nats-Msg-Id. */
+  frameId: string;
+  seq: number;
+  /** Wall-clock ms when ingest received the frame from the source. */
+  capturedAt: number;
+  width: number;
+  height: number;
+}
+
+export interface ModelVersion {
+  name: string;
+  version: string;
+}
+
+/** What the privacy stage hid in a frame. */
+export interface RedactionSummary {
+  faces: Box[];
+  plates: Box[];
+  method: 'pixelate' | 'blur';
+  models: ModelVersion[];
+  /** Time spent in the privacy stage for this frame. */
+  ms: number;
+  redactedAt: number;
+}
+
+export interface RedactedFrameMeta extends FrameMeta {
+  redaction: RedactionSummary;
+}
+
+/** Metadata type carried by each stream kind. */
+export interface StreamMetaMap {
+  'frames.raw': FrameMeta;
+  'frames.redacted': RedactedFrameMeta;
+  health: CameraHealth;
+}
+
+/** A message on the bus: typed metadata plus an optional binary body (a JPEG for frames). */
+export interface Envelope<K extends StreamKind> {
+  meta: StreamMetaMap[K];
+  body?: Uint8Array;
+}
+
+/**
+ * Wire format shared by every Bus implementation: `[u32 BE meta length][meta JSON][body]`.
+ * The meta is JSON so any language can read it; the body stays binary (no base64 inflation).
+ */
+export function encodeEnvelope<K extends StreamKind>(env: Envelope<K>): Uint8Array {
+  const meta = new TextEncoder().encode(JSON.stringify(env.meta));
+  const body = env.body ?? new Uint8Array(0);
+  const out = new Uint8Array(4 + meta.length + body.length);
+  new DataView(out.buffer).setUint32(0, meta.length, false);
+  out.set(meta, 4);
+  out.set(body, 4 + meta.length);
+  return out;
+}
+
+export function decodeEnvelope<K extends StreamKind>(bytes: Uint8Array): Envelope<K> {
+  if (bytes.length < 4) throw new RangeError('envelope shorter than its header');
+  const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, false);
+  if (4 + len > bytes.length) throw new RangeError('envelope meta length exceeds payload');
+  const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + len))) as StreamMetaMap[K];
+  const body = bytes.subarray(4 + len);
+  return body.length > 0 ? { meta, body } : { meta };
+}

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+
+/** Camera ids end up in bus subjects (`frames.raw.<id>`), URLs and file names: keep them to a safe alphabet. */
+export const CAMERA_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export const cameraIdSchema = z
+  .string()
+  .regex(CAMERA_ID_PATTERN, 'must be 1–63 characters of a-z, 0-9, "-" or "_", starting with a letter or digit');
+
+/**
+ * A camera source, as written in config or POST /api/cameras:
+ * - `rtsp://…` / `rtsps://…` — an RTSP camera, pulled over TCP by ffmpeg;
+ * - `testsrc:<pattern>` — ffmpeg's synthetic source (`testsrc2`, `smptebars`, `mandelbrot`…), needs no network;
+ * - `file:///abs/path` or `/abs/path` — a local video (looped) or still image (repeated);
+ * - `webrtc` — a browser publishing over WHIP (not yet available: rejected with a clear reason).
+ */
+export type ParsedSource =
+  | { kind: 'rtsp'; url: string }
+  | { kind: 'testsrc'; pattern: string }
+  | { kind: 'file'; path: string };
+
+export const TESTSRC_PATTERNS = ['testsrc', 'testsrc2', 'smptebars', 'smptehdbars', 'rgbtestsrc', 'mandelbrot', 'life', 'cellauto'] as const;
+
+export function parseSource(source: string): { ok: true; value: ParsedSource } | { ok: false; reason: string } {
+  const s = source.trim();
+  if (s.length === 0) return { ok: false, reason: 'source is empty' };
+  if (s.length > 2048) return { ok: false, reason: 'source is longer than 2048 characters' };
+  if (/[\u0000-\u001f]/.test(s)) return { ok: false, reason: 'source contains control characters' };
+  if (s === 'webrtc') return { ok: false, reason: 'WebRTC (WHIP) ingest is not available yet: use an rtsp:// URL, a file or testsrc:<pattern>' };
+  if (/^rtsps?:\/\//i.test(s)) {
+    let url: URL;
+    try {
+      url = new URL(s);
+    } catch {
+      return { ok: false, reason: `"${s}" is not a valid RTSP URL` };
+    }
+    if (!url.hostname) return { ok: false, reason: 'RTSP URL has no host' };
+    if (url.port && (Number(url.port) < 1 || Number(url.port) > 65535)) return { ok: false, reason: 'RTSP URL port is out of range' };
+    return { ok: true, value: { kind: 'rtsp', url: s } };
+  }
+  if (s.startsWith('testsrc:')) {
+    const pattern = s.slice('testsrc:'.length);
+    if (!(TESTSRC_PATTERNS as readonly string[]).includes(pattern)) {
+      return { ok: false, reason: `unknown test pattern "${pattern}": use one of ${TESTSRC_PATTERNS.join(', ')}` };
+    }
+    return { ok: true, value: { kind: 'testsrc', pattern } };
+  }
+  if (s.startsWith('file://')) {
+    const path = decodeURIComponent(s.slice('file://'.length));
+    if (!path.startsWith('/')) return { ok: false, reason: 'file:// source needs an absolute path' };
+    return { ok: true, value: { kind: 'file', path } };
+  }
+  if (s.startsWith('/')) return { ok: true, value: { kind: 'file', path: s } };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return { ok: false, reason: `unsupported source scheme in "${s}": use rtsp://, rtsps://, file:// or testsrc:<pattern>` };
+  return { ok: false, reason: `"${s}" is not a source: use rtsp://…, an absolute file path, file:///… or testsrc:<pattern>` };
+}
+
+export const sourceSchema = z.string().superRefine((s, ctx) => {
+  const parsed = parseSource(s);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+});
+
+const point = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]);
+
+/** A named polygon in normalised image coordinates (0..1, origin top-left). */
+export const zoneSchema = z.object({
+  name: z.string().min(1).max(64),
+  polygon: z.array(point).min(3, 'a zone polygon needs at least 3 points').max(64),
+});
+
+export const privacySchema = z
+  .object({
+    /** Redact faces. Default true. */
+    faces: z.boolean().default(true),
+    /** Redact licence plates and other text regions. Default true. */
+    plates: z.boolean().default(true),
+    /** How regions are hidden. Default 'pixelate'. */
+    method: z.enum(['pixelate', 'blur']).default('pixelate'),
+    /** Grow each redacted box by this fraction of its size on every side. Default 0.15. */
+    margin: z.number().min(0).max(1).default(0.15),
+  })
+  .strict();
+
+export type PrivacySettings = z.infer<typeof privacySchema>;
+
+export const cameraSchema = z
+  .object({
+    id: cameraIdSchema,
+    name: z.string().min(1).max(120),
+    location: z.string().max(200).default(''),
+    source: sourceSchema,
+    /** Frames per second sampled for analysis and the wall. Default 2. */
+    fps: z.number().min(0.1).max(30).default(2),
+    /** Width frames are scaled to (height keeps the aspect ratio). Default 640. */
+    width: z.number().int().min(64).max(3840).default(640),
+    zones: z.array(zoneSchema).max(64).default([]),
+    privacy: privacySchema.default({ faces: true, plates: true, method: 'pixelate', margin: 0.15 }),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+export type CameraConfig = z.infer<typeof cameraSchema>;
+export type CameraConfigInput = z.input<typeof cameraSchema>;
+
+export const scheduleSchema = z.object({
+  name: z.string().min(1).max(64),
+  /** Days of week 0 (Sunday) … 6. */
+  days: z.array(z.number().int().min(0).max(6)).min(1),
+  from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM'),
+  to: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM'),
+});
+
+export const streamsConfigSchema = z
+  .object({
+    cameras: z.array(cameraSchema).max(256),
+    schedules: z.array(scheduleSchema).default([]),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.cameras.forEach((c, i) => {
+      const prev = seen.get(c.id);
+      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `duplicate camera id "${c.id}" (also cameras[${prev}])` });
+      else seen.set(c.id, i);
+    });
+  });
+
+export type StreamsConfig = z.infer<typeof streamsConfigSchema>;
+export type StreamsConfigInput = z.input<typeof streamsConfigSchema>;
+
+/** Identity helper for `streams.config.ts`: typed input, validated at start-up. */
+export function defineStreams(config: StreamsConfigInput): StreamsConfigInput {
+  return config;
+}
+
+/** Body of POST /api/cameras. */
+export const newCameraSchema = cameraSchema;
+
+/** Turns zod issues into "path: message" lines, one per bad field. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);
+}

@@ -1,0 +1,6 @@
+export * from './config';
+export * from './bus';
+export * from './geometry';
+export * from './health';
+export * from './api';
+export * from './socket';

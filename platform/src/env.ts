@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { formatIssues } from '@chronotrace/contracts';
+
+export const envSchema = z.object({
+  /** HTTP port of the wall and API. Default 8080. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Interface to listen on. Default 127.0.0.1. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Path of the streams config. Default ./streams.config.ts. */
+  CHRONOTRACE_CONFIG: z.string().min(1).default('streams.config.ts'),
+  /** embedded: one process, in-process bus, PGlite. distributed: NATS, PostgreSQL, Redis. */
+  MODE: z.enum(['embedded', 'distributed']).default('embedded'),
+  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/test'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+  /** Embedded database and media folder. Default ./data. */
+  DATA_DIR: z.string().min(1).default('data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Prefix for stream and durable names, so several deployments (or test runs) share one NATS. Default 'CT'. */
+  BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_]{1,32}$/).default('CT'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class EnvError extends Error {
+  override name = 'EnvError';
+  constructor(readonly details: string[]) {
+    super(`invalid environment:\n  ${details.join('\n  ')}`);
+  }
+}
+
+/** Validates the environment once; throws EnvError naming every bad variable. */
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+  const r = envSchema.safeParse(source);
+  if (!r.success) throw new EnvError(formatIssues(r.error.issues));
+  return r.data;
+}
+
+let cached: Env | undefined;
+/** The process environment, validated and cached on first use. */
+export function env(): Env {
+  cached ??= parseEnv();
+  return cached;
+}
