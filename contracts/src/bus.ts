@@ -6,6 +6,8 @@ export const STREAMS = {
   'frames.raw': { stream: 'CT_FRAMES_RAW', storage: 'memory', maxAgeMs: 30_000, live: true },
   'frames.redacted': { stream: 'CT_FRAMES_REDACTED', storage: 'memory', maxAgeMs: 60_000, live: true },
   health: { stream: 'CT_HEALTH', storage: 'file', maxAgeMs: 24 * 3600_000, live: false },
+  /** Periodic counters from stage replicas; the subject's last token is the replica id, not a camera. */
+  stats: { stream: 'CT_STATS', storage: 'memory', maxAgeMs: 60_000, live: true },
 } as const;
 
 export type StreamKind = keyof typeof STREAMS;
@@ -54,6 +56,16 @@ export interface StreamMetaMap {
   'frames.raw': FrameMeta;
   'frames.redacted': RedactedFrameMeta;
   health: CameraHealth;
+  stats: StageStats;
+}
+
+/** Per-camera counters of one stage replica, published every few seconds and summed by the web for camera health. */
+export interface StageStats {
+  stage: string;
+  /** Replica id, unique per process. */
+  instance: string;
+  at: number;
+  cameras: Record<string, { processed: number; skipped: number; failures: number }>;
 }
 
 /** A message on the bus: typed metadata plus an optional binary body (a JPEG for frames). */

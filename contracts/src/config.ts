@@ -25,6 +25,7 @@ export function parseSource(source: string): { ok: true; value: ParsedSource } |
   const s = source.trim();
   if (s.length === 0) return { ok: false, reason: 'source is empty' };
   if (s.length > 2048) return { ok: false, reason: 'source is longer than 2048 characters' };
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   if (/[\u0000-\u001f]/.test(s)) return { ok: false, reason: 'source contains control characters' };
   if (s === 'webrtc') return { ok: false, reason: 'WebRTC (WHIP) ingest is not available yet: use an rtsp:// URL, a file or testsrc:<pattern>' };
   if (/^rtsps?:\/\//i.test(s)) {

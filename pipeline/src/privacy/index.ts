@@ -1,0 +1,12 @@
+export * from './box-geometry';
+export * from './probability-map';
+export * from './errors';
+export * from './privacy-detector';
+export type { FaceModel, FaceDetectParams } from './face-detector.protocol';
+export * from './face-detector';
+export * from './text-region-detector';
+export * from './redactor';
+export * from './latency-window';
+export * from './privacy-core';
+export * from './privacy-stage';
+export * from './measure-privacy-models';

@@ -1,0 +1,24 @@
+import type { Box, ModelVersion } from '@chronotrace/contracts';
+
+/** What one detector found in one frame. Boxes are in pixels of the frame it was given. */
+export interface Detection {
+  boxes: Box[];
+  /** Wall time of this detection, decode included. */
+  ms: number;
+}
+
+/**
+ * Port for a model that finds regions to hide (faces, text/plates). PrivacyCore takes these by
+ * constructor, so tests can give it a detector that fails or hangs.
+ */
+export interface PrivacyDetector {
+  /** Short name for stats, e.g. 'face', 'text'. */
+  readonly name: string;
+  /** Model versions recorded with every redaction; complete once start() resolved. */
+  readonly models: readonly ModelVersion[];
+  /** Loads the model. Idempotent; detect() calls it when needed. */
+  start(): Promise<void>;
+  detect(jpeg: Uint8Array, frame: { width: number; height: number }): Promise<Detection>;
+  /** Frees the model and any worker. Idempotent. */
+  close(): Promise<void>;
+}

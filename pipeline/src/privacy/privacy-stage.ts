@@ -1,0 +1,215 @@
+import type { PrivacySettings, StageStats } from '@chronotrace/contracts';
+import { createLogger, newestPerCamera, type Bus, type BusMessage, type Consumer, type Logger, type RedactionRepository } from '@chronotrace/platform';
+import type { PrivacyCore, PrivacyCoreStats } from './privacy-core';
+
+/** Durable consumer name shared by all privacy replicas. */
+export const PRIVACY_DURABLE = 'privacy';
+/** Frames handed to one handler call; only the newest per camera is processed. */
+export const DEFAULT_PRIVACY_BATCH = 16;
+/** Redelivery delay after a failed publish or store write. */
+export const DEFAULT_PRIVACY_RETRY_DELAY_MS = 500;
+
+export interface PrivacyStageOptions {
+  bus: Bus;
+  /** Audit trail of redactions (store.redactions). */
+  redactions: RedactionRepository;
+  /** The detector+redactor core; the stage owns it and closes it. */
+  core: PrivacyCore;
+  /** Privacy settings of a camera, read per frame (so config changes apply at once). */
+  settingsFor: (camera: string) => PrivacySettings;
+  /** Durable name. Default PRIVACY_DURABLE ('privacy'). */
+  durable?: string;
+  /** Only these cameras. Default: all. */
+  cameras?: string[];
+  /** Default DEFAULT_PRIVACY_BATCH (16). */
+  batch?: number;
+  /** Bus ack wait; must exceed the core's timeout. Default: the bus default (10 s). */
+  ackWaitMs?: number;
+  /** Where frames start: 'new' (default, live) or 'all' kept in the stream. */
+  deliverFrom?: 'new' | 'all';
+  /** Default DEFAULT_PRIVACY_RETRY_DELAY_MS (500). */
+  retryDelayMs?: number;
+  logger?: Logger;
+}
+
+/** Per-camera counters, for camera health. */
+export interface PrivacyCameraCounters {
+  /** Redacted and published. */
+  processed: number;
+  /** Acked without processing because a newer frame of the camera was in the same batch. */
+  skipped: number;
+  /** Dropped because redaction failed or timed out (fail closed: never passed on raw). */
+  redactionFailures: number;
+  /** Publish or store failures (the frame is redelivered). */
+  publishFailures: number;
+}
+
+export interface PrivacyStageStats {
+  cameras: Record<string, PrivacyCameraCounters>;
+  inFlight: number;
+  core: PrivacyCoreStats;
+  consumer: ReturnType<Consumer['stats']> | null;
+}
+
+/**
+ * Bus adapter of the privacy boundary: consumes `frames.raw` (durable 'privacy', shared by replicas),
+ * keeps the newest frame per camera of each batch (live beats complete), redacts it with PrivacyCore,
+ * publishes `frames.redacted` (msgId = frameId, so a redelivery is deduplicated), records the redaction
+ * in the store, then acks. A frame that cannot be redacted is acked and counted, never passed on raw;
+ * a frame whose publish or store write failed is nak'ed for redelivery.
+ */
+export class PrivacyStage {
+  private readonly o: Required<Omit<PrivacyStageOptions, 'cameras' | 'ackWaitMs' | 'logger'>> & Pick<PrivacyStageOptions, 'cameras' | 'ackWaitMs'>;
+  private readonly log: Logger;
+  private consumer: Consumer | undefined;
+  private starting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly counters = new Map<string, PrivacyCameraCounters>();
+  private inFlight = 0;
+
+  constructor(options: PrivacyStageOptions) {
+    this.o = {
+      bus: options.bus,
+      redactions: options.redactions,
+      core: options.core,
+      settingsFor: options.settingsFor,
+      durable: options.durable ?? PRIVACY_DURABLE,
+      cameras: options.cameras,
+      batch: options.batch ?? DEFAULT_PRIVACY_BATCH,
+      ackWaitMs: options.ackWaitMs,
+      deliverFrom: options.deliverFrom ?? 'new',
+      retryDelayMs: options.retryDelayMs ?? DEFAULT_PRIVACY_RETRY_DELAY_MS,
+    };
+    this.log = options.logger ?? createLogger('privacy-stage', { durable: this.o.durable });
+  }
+
+  /** Loads the models, then starts consuming. Idempotent. */
+  start(): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('privacy stage is closed'));
+    this.starting ??= (async () => {
+      await this.o.core.start();
+      if (this.closing) return;
+      this.consumer = await this.o.bus.consume(
+        'frames.raw',
+        {
+          durable: this.o.durable,
+          batch: this.o.batch,
+          deliverFrom: this.o.deliverFrom,
+          ...(this.o.cameras ? { cameras: this.o.cameras } : {}),
+          ...(this.o.ackWaitMs !== undefined ? { ackWaitMs: this.o.ackWaitMs } : {}),
+        },
+        (messages) => this.handle(messages),
+      );
+      this.log.info({ cameras: this.o.cameras ?? 'all' }, 'privacy stage consuming frames.raw');
+    })();
+    return this.starting;
+  }
+
+  private camera(camera: string): PrivacyCameraCounters {
+    let c = this.counters.get(camera);
+    if (!c) {
+      c = { processed: 0, skipped: 0, redactionFailures: 0, publishFailures: 0 };
+      this.counters.set(camera, c);
+    }
+    return c;
+  }
+
+  private async handle(messages: BusMessage<'frames.raw'>[]): Promise<void> {
+    const { keep, skipped } = newestPerCamera(messages);
+    for (const m of skipped) {
+      m.ack();
+      this.camera(m.camera).skipped++;
+    }
+    await Promise.all(keep.map((m) => this.processOne(m)));
+  }
+
+  private async processOne(m: BusMessage<'frames.raw'>): Promise<void> {
+    this.inFlight++;
+    const counters = this.camera(m.camera);
+    try {
+      const { meta, body } = m.envelope;
+      if (!body || body.length === 0) {
+        counters.redactionFailures++;
+        this.log.warn({ camera: m.camera, frameId: meta.frameId }, 'raw frame without a body: dropped');
+        m.term();
+        return;
+      }
+      let settings: PrivacySettings;
+      try {
+        settings = this.o.settingsFor(m.camera);
+      } catch (err) {
+        // No settings, no frame: fail closed rather than guess.
+        counters.redactionFailures++;
+        this.log.error({ err, camera: m.camera }, 'no privacy settings for camera: frame dropped');
+        m.ack();
+        return;
+      }
+      const result = await this.o.core.process({ meta, jpeg: body }, settings);
+      if (!result.ok) {
+        counters.redactionFailures++;
+        m.ack();
+        return;
+      }
+      const published = await this.o.bus.publish('frames.redacted', m.camera, { meta: result.meta, body: result.jpeg }, { msgId: meta.frameId });
+      if (!published.ok) {
+        counters.publishFailures++;
+        this.log.warn({ camera: m.camera, frameId: meta.frameId, reason: published.reason, detail: published.detail }, 'publish of redacted frame failed');
+        // A redacted frame too large for the bus never will fit: drop it (it is not raw, but it cannot travel).
+        if (published.reason === 'too-large') m.term();
+        else m.nak(this.o.retryDelayMs);
+        return;
+      }
+      const r = result.meta.redaction;
+      try {
+        await this.o.redactions.append({
+          frameId: meta.frameId,
+          camera: meta.camera,
+          capturedAt: meta.capturedAt,
+          redactedAt: r.redactedAt,
+          faces: r.faces,
+          plates: r.plates,
+          method: r.method,
+          models: r.models,
+          ms: r.ms,
+        });
+      } catch (err) {
+        // The audit record must exist: redeliver (the publish is deduplicated by msgId, append is idempotent).
+        counters.publishFailures++;
+        this.log.error({ err, camera: m.camera, frameId: meta.frameId }, 'redaction record not stored: frame redelivered');
+        m.nak(this.o.retryDelayMs);
+        return;
+      }
+      m.ack();
+      counters.processed++;
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Counters per camera. */
+  stats(): PrivacyStageStats {
+    const cameras: Record<string, PrivacyCameraCounters> = {};
+    for (const [k, v] of this.counters) cameras[k] = { ...v };
+    return { cameras, inFlight: this.inFlight, core: this.o.core.toJSON(), consumer: this.consumer?.stats() ?? null };
+  }
+
+  /** The per-camera counters in the shape StageStatsPublisher publishes (failures = redaction failures). */
+  stageCounters(): StageStats['cameras'] {
+    const out: StageStats['cameras'] = {};
+    for (const [k, v] of this.counters) out[k] = { processed: v.processed, skipped: v.skipped, failures: v.redactionFailures };
+    return out;
+  }
+
+  /** Stops consuming, lets in-flight frames finish (publish + ack), then closes the core and its worker. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.starting?.catch(() => undefined);
+      const c = this.consumer;
+      this.consumer = undefined;
+      await c?.close();
+      await this.o.core.close();
+      this.log.info({ cameras: this.stageCounters() }, 'privacy stage closed');
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,118 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { PrivacySettings } from '@chronotrace/contracts';
+import { InProcessBus, openStore, type Store } from '@chronotrace/platform';
+import { PrivacyCore } from '../../src/privacy/privacy-core';
+import { PrivacyStage } from '../../src/privacy/privacy-stage';
+import { FixedBoxDetector, ThrowingDetector } from './detector-doubles';
+import { fixture } from './face-eval-set';
+import { collectRedacted, FlakyPublishBus, rawMeta, until } from './stage-harness';
+
+const SETTINGS: PrivacySettings = { faces: true, plates: true, method: 'pixelate', margin: 0.15 };
+const fastCore = (): PrivacyCore =>
+  new PrivacyCore({ face: new FixedBoxDetector('face', [{ x: 100, y: 100, w: 40, h: 50, score: 0.9, label: 'face' }]), text: new FixedBoxDetector('text', []) });
+
+describe('PrivacyStage (detector doubles, InProcessBus, PgliteStore)', () => {
+  let bus: InProcessBus;
+  let store: Store;
+  let jpeg: Buffer;
+
+  // One database for the file (opening PGlite costs ~1 s); each test uses its own camera names.
+  beforeAll(async () => {
+    store = await openStore({ kind: 'pglite' });
+    jpeg = await fixture('street.jpg');
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+  beforeEach(() => {
+    bus = new InProcessBus();
+  });
+  afterEach(async () => {
+    await bus.close();
+  });
+
+  it('publishes the redacted frame under its frameId, stores the redaction record, then acks', async () => {
+    const sink = await collectRedacted(bus);
+    const stage = new PrivacyStage({ bus, redactions: store.redactions, core: fastCore(), settingsFor: () => SETTINGS });
+    await stage.start();
+    const meta = rawMeta('cam1', 1);
+    await bus.publish('frames.raw', 'cam1', { meta, body: jpeg }, { msgId: meta.frameId });
+    await until('redacted frame', () => sink.frames.has(meta.frameId));
+    await until('record', async () => (await store.redactions.count('cam1')) === 1);
+    const got = sink.frames.get(meta.frameId);
+    expect(got?.meta.redaction.faces).toHaveLength(1);
+    expect(Buffer.from(got?.body ?? []).equals(jpeg)).toBe(false);
+    const [record] = await store.redactions.list('cam1');
+    expect(record).toMatchObject({ frameId: meta.frameId, camera: 'cam1', method: 'pixelate', faces: [{ x: 100, y: 100, w: 40, h: 50 }] });
+    await until('ack', () => (stage.stats().consumer?.acked ?? 0) === 1);
+    expect(stage.stats().cameras.cam1).toEqual({ processed: 1, skipped: 0, redactionFailures: 0, publishFailures: 0 });
+    await stage.close();
+  });
+
+  it('processes only the newest frame per camera of a batch and counts the others as skipped', async () => {
+    for (let i = 1; i <= 3; i++) await bus.publish('frames.raw', 'skip1', { meta: rawMeta('skip1', i), body: jpeg }, { msgId: `skip1:1000:${i}` });
+    for (let i = 1; i <= 2; i++) await bus.publish('frames.raw', 'skip2', { meta: rawMeta('skip2', i), body: jpeg }, { msgId: `skip2:1000:${i}` });
+    const sink = await collectRedacted(bus);
+    const stage = new PrivacyStage({ bus, redactions: store.redactions, core: fastCore(), settingsFor: () => SETTINGS, deliverFrom: 'all', batch: 16 });
+    await stage.start();
+    await until('both cameras', () => sink.frames.size === 2);
+    expect([...sink.frames.keys()].sort()).toEqual(['skip1:1000:3', 'skip2:1000:2']);
+    await until('acks', () => (stage.stats().consumer?.acked ?? 0) === 5);
+    expect(stage.stageCounters()).toEqual({ skip1: { processed: 1, skipped: 2, failures: 0 }, skip2: { processed: 1, skipped: 1, failures: 0 } });
+    await stage.close();
+  });
+
+  it('drops (acks) a frame it cannot redact, counts it, and never publishes it raw', async () => {
+    const sink = await collectRedacted(bus);
+    const core = new PrivacyCore({ face: new ThrowingDetector('face'), text: new FixedBoxDetector('text', []) });
+    const stage = new PrivacyStage({ bus, redactions: store.redactions, core, settingsFor: () => SETTINGS });
+    await stage.start();
+    await bus.publish('frames.raw', 'fail1', { meta: rawMeta('fail1', 1), body: jpeg }, { msgId: 'fail1:1000:1' });
+    await until('failure counted', () => stage.stats().cameras.fail1?.redactionFailures === 1);
+    await until('ack', () => (stage.stats().consumer?.acked ?? 0) === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sink.frames.size).toBe(0);
+    expect(await store.redactions.count('fail1')).toBe(0);
+    expect(stage.stats().consumer?.redelivered).toBe(0);
+    await stage.close();
+  });
+
+  it('drops a frame when the camera has no settings (fail closed)', async () => {
+    const stage = new PrivacyStage({
+      bus,
+      redactions: store.redactions,
+      core: fastCore(),
+      settingsFor: () => {
+        throw new Error('unknown camera');
+      },
+    });
+    await stage.start();
+    await bus.publish('frames.raw', 'cam9', { meta: rawMeta('cam9', 1), body: jpeg }, { msgId: 'cam9:1000:1' });
+    await until('failure counted', () => stage.stats().cameras.cam9?.redactionFailures === 1);
+    await stage.close();
+  });
+
+  it('naks a frame whose publish failed, and publishes it on redelivery', async () => {
+    const flaky = new FlakyPublishBus(bus, 'frames.redacted', 1);
+    const sink = await collectRedacted(bus);
+    const stage = new PrivacyStage({ bus: flaky, redactions: store.redactions, core: fastCore(), settingsFor: () => SETTINGS, retryDelayMs: 20 });
+    await stage.start();
+    await bus.publish('frames.raw', 'retry1', { meta: rawMeta('retry1', 1), body: jpeg }, { msgId: 'retry1:1000:1' });
+    await until('redacted after retry', () => sink.frames.has('retry1:1000:1'));
+    expect(flaky.failed).toBe(1);
+    await until('processed', () => stage.stats().cameras.retry1?.processed === 1);
+    expect(stage.stats().cameras.retry1?.publishFailures).toBe(1);
+    expect(stage.stats().consumer).toMatchObject({ naked: 1, redelivered: 1 });
+    await stage.close();
+  });
+
+  it('close() is idempotent and closes the core with its detectors', async () => {
+    const face = new FixedBoxDetector('face', []);
+    const stage = new PrivacyStage({ bus, redactions: store.redactions, core: new PrivacyCore({ face, text: new FixedBoxDetector('text', []) }), settingsFor: () => SETTINGS });
+    await stage.start();
+    await Promise.all([stage.close(), stage.close()]);
+    await stage.close();
+    expect(face.closed).toBe(true);
+    await expect(stage.start()).rejects.toThrow(/closed/);
+  });
+});

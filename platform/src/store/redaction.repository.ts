@@ -1,0 +1,70 @@
+import type { Box, ModelVersion } from '@chronotrace/contracts';
+import type { RedactionRecord, RedactionRepository } from './store';
+import { listLimit, toNumber, type SqlSession } from './sql';
+
+interface RedactionRow {
+  frame_id: string;
+  camera: string;
+  captured_at: number | string;
+  redacted_at: number | string;
+  faces: Box[];
+  plates: Box[];
+  method: RedactionRecord['method'];
+  models: ModelVersion[];
+  ms: number | string;
+}
+
+function toRecord(r: RedactionRow): RedactionRecord {
+  return {
+    frameId: r.frame_id,
+    camera: r.camera,
+    capturedAt: toNumber(r.captured_at),
+    redactedAt: toNumber(r.redacted_at),
+    faces: r.faces,
+    plates: r.plates,
+    method: r.method,
+    models: r.models,
+    ms: toNumber(r.ms),
+  };
+}
+
+export class SqlRedactionRepository implements RedactionRepository {
+  constructor(private readonly db: SqlSession) {}
+
+  async append(record: RedactionRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO redaction_records (frame_id, camera, captured_at, redacted_at, faces, plates, method, models, ms)
+       VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7, $8::text::jsonb, $9)
+       ON CONFLICT (frame_id) DO NOTHING`,
+      [
+        record.frameId,
+        record.camera,
+        record.capturedAt,
+        record.redactedAt,
+        JSON.stringify(record.faces),
+        JSON.stringify(record.plates),
+        record.method,
+        JSON.stringify(record.models),
+        record.ms,
+      ],
+    );
+  }
+
+  /** Newest capture first. Default limit 100, at most 10,000. */
+  async list(camera: string, limit?: number): Promise<RedactionRecord[]> {
+    const rows = await this.db.query<RedactionRow>(
+      `SELECT frame_id, camera, captured_at, redacted_at, faces, plates, method, models, ms
+       FROM redaction_records WHERE camera = $1 ORDER BY captured_at DESC, frame_id DESC LIMIT $2`,
+      [camera, listLimit(limit)],
+    );
+    return rows.map(toRecord);
+  }
+
+  async count(camera?: string): Promise<number> {
+    const rows =
+      camera === undefined
+        ? await this.db.query<{ n: number | string }>(`SELECT count(*) AS n FROM redaction_records`)
+        : await this.db.query<{ n: number | string }>(`SELECT count(*) AS n FROM redaction_records WHERE camera = $1`, [camera]);
+    return rows[0] ? toNumber(rows[0].n) : 0;
+  }
+}

@@ -1,0 +1,65 @@
+import type { Logger } from '../logger';
+import { SqlCameraRepository } from './camera.repository';
+import { SqlHealthEventRepository } from './health-event.repository';
+import { listAppliedMigrations, loadMigrations, runMigrations, type AppliedMigration } from './migrator';
+import { SqlRedactionRepository } from './redaction.repository';
+import { SqlSnapshotRepository } from './snapshot.repository';
+import type { SqlDatabase } from './sql';
+import type { CameraRepository, HealthEventRepository, RedactionRepository, SnapshotRepository, Store } from './store';
+
+/**
+ * The Store written once against SqlDatabase; PgliteStore and PostgresStore only supply the
+ * connection and how to close it.
+ */
+export abstract class SqlStore implements Store {
+  abstract readonly kind: Store['kind'];
+  readonly cameras: CameraRepository;
+  readonly healthEvents: HealthEventRepository;
+  readonly redactions: RedactionRepository;
+  readonly snapshots: SnapshotRepository;
+  #closing: Promise<void> | undefined;
+
+  protected constructor(
+    /** The executor, for sibling repositories (later tables) and tests. */
+    readonly db: SqlDatabase,
+    protected readonly log: Logger,
+  ) {
+    this.cameras = new SqlCameraRepository(db);
+    this.healthEvents = new SqlHealthEventRepository(db);
+    this.redactions = new SqlRedactionRepository(db);
+    this.snapshots = new SqlSnapshotRepository(db);
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  async migrate(): Promise<void> {
+    const applied = await runMigrations(this.db, await loadMigrations(), this.log);
+    this.log.debug({ applied }, applied.length ? 'migrated' : 'schema up to date');
+  }
+
+  /** Versions recorded in schema_migrations, oldest first. */
+  appliedMigrations(): Promise<AppliedMigration[]> {
+    return listAppliedMigrations(this.db);
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      await this.db.query('SELECT 1');
+      return true;
+    } catch (err) {
+      this.log.warn({ err }, 'store ping failed');
+      return false;
+    }
+  }
+
+  /** Idempotent: later calls return the first call's promise. */
+  close(): Promise<void> {
+    this.#closing ??= this.closeConnection().then(() => this.log.debug('store closed'));
+    return this.#closing;
+  }
+
+  protected abstract closeConnection(): Promise<void>;
+}

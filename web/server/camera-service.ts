@@ -1,0 +1,97 @@
+import { cameraSchema, formatIssues, type CameraConfig, type CameraRecord, type StreamsConfig } from '@chronotrace/contracts';
+import type { Logger, Store } from '@chronotrace/platform';
+
+export type AddCameraResult =
+  | { ok: true; camera: CameraRecord }
+  | { ok: false; status: 400 | 409; error: string; details?: string[] };
+
+export type RemoveCameraResult = { ok: true } | { ok: false; status: 404 | 409; error: string };
+
+/**
+ * The camera list. The Store is the source of truth, shared by every process: the config file's
+ * cameras are written there at start-up (origin 'config'), cameras added through the API are
+ * kept there (origin 'api') and survive restarts. Ingest reconciles against it.
+ */
+export class CameraService {
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+  ) {}
+
+  /** Writes the config's cameras into the store and removes config cameras no longer in the file. */
+  async seedFromConfig(config: StreamsConfig): Promise<void> {
+    const inFile = new Set(config.cameras.map((c) => c.id));
+    const existing = await this.store.cameras.list();
+    for (const rec of existing) {
+      if (rec.origin === 'config' && !inFile.has(rec.id)) {
+        await this.store.cameras.delete(rec.id);
+        this.log.info({ camera: rec.id }, 'camera removed from config file');
+      }
+    }
+    const byId = new Map(existing.map((r) => [r.id, r]));
+    for (const cam of config.cameras) {
+      const prev = byId.get(cam.id);
+      if (prev?.origin === 'api') {
+        this.log.warn({ camera: cam.id }, 'config camera replaces a camera of the same id that was added through the API');
+      }
+      await this.store.cameras.upsert({ ...cam, origin: 'config', createdAt: prev?.createdAt ?? Date.now() });
+    }
+    this.changed();
+  }
+
+  list(): Promise<CameraRecord[]> {
+    return this.store.cameras.list();
+  }
+
+  get(id: string): Promise<CameraRecord | null> {
+    return this.store.cameras.get(id);
+  }
+
+  async add(input: unknown): Promise<AddCameraResult> {
+    const parsed = cameraSchema.safeParse(input);
+    if (!parsed.success) return { ok: false, status: 400, error: 'invalid camera', details: formatIssues(parsed.error.issues) };
+    const cam: CameraConfig = parsed.data;
+    const record: CameraRecord = { ...cam, origin: 'api', createdAt: Date.now() };
+    const inserted = await this.store.cameras.insert(record);
+    if (!inserted) return { ok: false, status: 409, error: `a camera with id "${cam.id}" already exists`, details: [`id: "${cam.id}" is taken`] };
+    this.log.info({ camera: cam.id, source: redactSource(cam.source) }, 'camera added');
+    this.changed();
+    return { ok: true, camera: record };
+  }
+
+  async remove(id: string): Promise<RemoveCameraResult> {
+    const rec = await this.store.cameras.get(id);
+    if (!rec) return { ok: false, status: 404, error: `no camera "${id}"` };
+    if (rec.origin === 'config') {
+      return { ok: false, status: 409, error: `camera "${id}" is defined in the streams config file; remove it there` };
+    }
+    await this.store.cameras.delete(id);
+    await this.store.snapshots.delete(id);
+    this.log.info({ camera: id }, 'camera removed');
+    this.changed();
+    return { ok: true };
+  }
+
+  /** Called after every change, in this process. Returns an unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const l of this.listeners) {
+      try {
+        l();
+      } catch (e) {
+        this.log.error({ err: e }, 'camera change listener failed');
+      }
+    }
+  }
+}
+
+/** Hides credentials in an RTSP URL for logs and API views. */
+export function redactSource(source: string): string {
+  return source.replace(/^(rtsps?:\/\/)([^@/]+)@/i, (_m, scheme: string) => `${scheme}***@`);
+}

@@ -1,0 +1,100 @@
+import { EventEmitter } from 'node:events';
+import type { CameraHealth, StageStats } from '@chronotrace/contracts';
+import type { Bus, Consumer, Logger, Store } from '@chronotrace/platform';
+
+/** A replica that has not reported for this long no longer counts. */
+const STATS_STALE_MS = 30_000;
+
+export interface HealthBoardEvents {
+  health: [CameraHealth];
+}
+
+/**
+ * Current health of every camera, as the wall and /api/health show it: ingest's record
+ * (state, fps, restarts, last error) merged with the pipeline's per-camera counters
+ * (frames skipped to stay real-time, frames dropped because redaction failed).
+ * Every state change is appended to the store's health events.
+ */
+export class HealthBoard extends EventEmitter<HealthBoardEvents> {
+  private readonly ingest = new Map<string, CameraHealth>();
+  private readonly stages = new Map<string, StageStats>();
+  private readonly consumers: Consumer[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly store: Store,
+    private readonly instance: string,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    this.consumers.push(
+      await this.bus.consume('health', { durable: `web-health-${this.instance}`, batch: 64, deliverFrom: 'new' }, async (msgs) => {
+        for (const m of msgs) {
+          await this.onIngestHealth(m.envelope.meta);
+          m.ack();
+        }
+      }),
+      await this.bus.consume('stats', { durable: `web-stats-${this.instance}`, batch: 64, deliverFrom: 'new' }, async (msgs) => {
+        for (const m of msgs) {
+          this.stages.set(`${m.envelope.meta.stage}/${m.envelope.meta.instance}`, m.envelope.meta);
+          m.ack();
+        }
+      }),
+    );
+  }
+
+  /** Health of one camera; 'starting' with zero counters before ingest has reported. */
+  get(camera: string): CameraHealth {
+    const base: CameraHealth = this.ingest.get(camera) ?? {
+      camera,
+      state: 'starting',
+      fps: 0,
+      lastFrameAt: null,
+      restarts: 0,
+      lastError: null,
+      skipped: 0,
+      redactionFailures: 0,
+      at: Date.now(),
+    };
+    let skipped = base.skipped;
+    let failures = base.redactionFailures;
+    const now = Date.now();
+    for (const s of this.stages.values()) {
+      if (now - s.at > STATS_STALE_MS) continue;
+      const c = s.cameras[camera];
+      if (!c) continue;
+      skipped += c.skipped;
+      failures += c.failures;
+    }
+    return { ...base, skipped, redactionFailures: failures };
+  }
+
+  forget(camera: string): void {
+    this.ingest.delete(camera);
+  }
+
+  private async onIngestHealth(h: CameraHealth): Promise<void> {
+    const prev = this.ingest.get(h.camera);
+    if (prev && prev.at > h.at) return; // late, out-of-order record
+    this.ingest.set(h.camera, h);
+    if (!prev || prev.state !== h.state) {
+      this.log.info({ camera: h.camera, state: h.state, error: h.lastError ?? undefined }, 'camera state');
+      try {
+        await this.store.healthEvents.append(h);
+      } catch (e) {
+        this.log.error({ err: e, camera: h.camera }, 'could not store health event');
+      }
+    }
+    this.emit('health', this.get(h.camera));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.consumers.map((c) => c.close()));
+  }
+}

@@ -1,0 +1,133 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import type { SystemHealth, ComponentState } from '@chronotrace/contracts';
+import type { Bus, Logger, Store } from '@chronotrace/platform';
+import { OpenAccessPolicy, type AccessPolicy } from './auth';
+import type { CameraService } from './camera-service';
+import { HealthBoard } from './health-board';
+import { createApi, toCameraView } from './http-api';
+import { sendError } from './http-json';
+import { LiveWall } from './live-wall';
+
+type NodeHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+export const WEB_BUILD_HANDLER = fileURLToPath(new URL('../build/handler.js', import.meta.url));
+
+export interface WebServerOptions {
+  bus: Bus;
+  store: Store;
+  cameras: CameraService;
+  mode: 'embedded' | 'distributed';
+  instance: string;
+  host: string;
+  port: number;
+  log: Logger;
+  policy?: AccessPolicy;
+  /** Extra components for /api/health (ingest, privacy… in embedded mode). */
+  components?: () => Record<string, { state: ComponentState; detail?: string }>;
+  /** Socket.io adapter factory (Redis in distributed mode). */
+  socketAdapter?: Parameters<LiveWall['io']['adapter']>[0];
+}
+
+const VERSION = '0.1.0';
+
+/** The web process: REST API, Socket.io live wall and the SvelteKit UI on one HTTP server. */
+export class WebServer {
+  readonly http: HttpServer;
+  readonly health: HealthBoard;
+  readonly wall: LiveWall;
+  private readonly startedAt = Date.now();
+  private closed = false;
+  private unsubscribe: (() => void) | undefined;
+
+  private constructor(private readonly o: WebServerOptions, ui: NodeHandler | null) {
+    this.http = createServer();
+    this.health = new HealthBoard(o.bus, o.store, o.instance, o.log.child({ component: 'health' }));
+    const views = async () => (await o.cameras.list()).map((r) => toCameraView(r, this.health));
+    this.wall = new LiveWall(this.http, o.bus, o.store, this.health, views, o.instance, o.log.child({ component: 'wall' }));
+    if (o.socketAdapter) this.wall.io.adapter(o.socketAdapter);
+    const api = createApi({
+      cameras: o.cameras,
+      health: this.health,
+      snapshot: (c) => this.wall.snapshot(c),
+      system: () => this.system(),
+      policy: o.policy ?? new OpenAccessPolicy(),
+      log: o.log.child({ component: 'api' }),
+    });
+    this.http.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      void api(req, res).then((handled) => {
+        if (handled) return;
+        if (ui) ui(req, res, () => sendError(res, 404, 'not found'));
+        else {
+          res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end('The live wall is not built: run `npm run build` (npm start does it for you).\n');
+        }
+      });
+    });
+  }
+
+  static async start(o: WebServerOptions): Promise<WebServer> {
+    let ui: NodeHandler | null = null;
+    if (existsSync(WEB_BUILD_HANDLER)) {
+      const mod = (await import(pathToFileURL(WEB_BUILD_HANDLER).href)) as { handler: NodeHandler };
+      ui = mod.handler;
+    } else {
+      o.log.warn({ path: WEB_BUILD_HANDLER }, 'live wall build not found; serving the API only');
+    }
+    const server = new WebServer(o, ui);
+    await server.health.start();
+    await server.wall.start();
+    server.unsubscribe = o.cameras.onChange(() => void server.wall.broadcastCameras());
+    await new Promise<void>((resolve, reject) => {
+      server.http.once('error', reject);
+      server.http.listen(o.port, o.host, () => {
+        server.http.off('error', reject);
+        resolve();
+      });
+    });
+    o.log.info({ url: server.url }, 'web server listening');
+    return server;
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    const host = this.o.host.includes(':') ? `[${this.o.host}]` : this.o.host;
+    return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${this.port}`;
+  }
+
+  async system(): Promise<SystemHealth> {
+    const [busOk, storeOk] = await Promise.all([
+      this.o.bus.ping().catch(() => false),
+      this.o.store.ping().catch(() => false),
+    ]);
+    const components: SystemHealth['components'] = {
+      bus: { state: busOk ? 'ok' : 'down', detail: this.o.bus.kind },
+      store: { state: storeOk ? 'ok' : 'down', detail: this.o.store.kind },
+      wall: { state: 'ok', detail: `${this.wall.toJSON().clients} clients` },
+      ...(this.o.components?.() ?? {}),
+    };
+    const cameras = (await this.o.cameras.list().catch(() => [])).map((c) => this.health.get(c.id));
+    const states = Object.values(components).map((c) => c.state);
+    let status: ComponentState = states.includes('down') ? 'down' : states.includes('degraded') ? 'degraded' : 'ok';
+    if (status === 'ok' && cameras.some((c) => c.state === 'down' || c.state === 'stalled')) status = 'degraded';
+    return { status, mode: this.o.mode, version: VERSION, uptimeS: Math.round((Date.now() - this.startedAt) / 1000), components, cameras };
+  }
+
+  /** Stops accepting, closes sockets and consumers. Idempotent. The bus and store belong to the caller. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe?.();
+    await this.wall.close();
+    await this.health.close();
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+  }
+}

@@ -1,0 +1,35 @@
+import type { CameraState, RedactedFrameMeta } from '@chronotrace/contracts';
+
+/** Text shown in each state's badge. Colour is never the only cue. */
+export const STATE_LABEL: Record<CameraState, string> = {
+  live: 'Live',
+  starting: 'Starting',
+  stalled: 'Stalled',
+  down: 'Down',
+  stopped: 'Stopped',
+};
+
+/** "3 s ago", "4 min ago", "—" before the first frame. */
+export function ago(at: number | null, now: number): string {
+  if (at === null) return '—';
+  const s = Math.max(0, (now - at) / 1000);
+  if (s < 1) return '<1 s ago';
+  if (s < 60) return `${Math.floor(s)} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+export function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The privacy indicator: what the redaction stage hid in the latest frame. */
+export function privacyText(meta: RedactedFrameMeta | null): string {
+  if (!meta) return 'Redaction on · no frame yet';
+  return `${plural(meta.redaction.faces.length, 'face', 'faces')} · ${plural(meta.redaction.plates.length, 'plate', 'plates')} hidden`;
+}
+
+export function fpsText(fps: number): string {
+  return `${fps.toFixed(1)} fps`;
+}
