@@ -36,3 +36,4 @@ export function startIngest(options: StartIngestOptions): IngestService {
   }
   return ingest;
 }
+export * from './camera-reconciler';

@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { CameraConfig } from '@chronotrace/contracts';
-import { createLogger, env, JetStreamBus, loadStreamsConfig, type Bus, type Logger } from '@chronotrace/platform';
+import { CameraCatalog, createLogger, env, loadStreamsConfig, openPorts, seedCamerasFromConfig, type Bus, type Logger } from '@chronotrace/platform';
+import { CameraReconciler } from './camera-reconciler';
 import { resolveFfmpeg } from './ffmpeg-binary';
 import { startIngest } from './index';
 import type { IngestService } from './ingest-service';
@@ -12,6 +13,8 @@ export interface RunIngestProcessOptions {
   cameras: readonly CameraConfig[];
   /** Default: createLogger('media-server'). */
   logger?: Logger;
+  /** Runs after ingest and bus are closed on shutdown (close other resources the process owns). */
+  onClosed?: () => Promise<void>;
 }
 
 /**
@@ -32,6 +35,7 @@ export async function runIngestProcess(options: RunIngestProcessOptions): Promis
     void ingest
       .close()
       .then(() => options.bus.close())
+      .then(() => options.onClosed?.())
       .then(
         () => process.exit(0),
         (error: unknown) => {
@@ -45,12 +49,24 @@ export async function runIngestProcess(options: RunIngestProcessOptions): Promis
   return ingest;
 }
 
-/** Distributed mode: env → streams config → JetStream → ingest. */
+/**
+ * Distributed mode: env → streams config (seeded into the shared store) → JetStream → ingest,
+ * kept in step with the store's camera list so cameras added through the API start here too.
+ */
 export async function main(): Promise<IngestService> {
-  const { CHRONOTRACE_CONFIG, NATS_URL, BUS_PREFIX } = env();
-  const config = await loadStreamsConfig(CHRONOTRACE_CONFIG);
-  const bus = await JetStreamBus.connect({ servers: NATS_URL, prefix: BUS_PREFIX, name: 'chronotrace-media-server' });
-  return runIngestProcess({ bus, cameras: config.cameras });
+  const e = env();
+  const logger = createLogger('media-server');
+  const config = await loadStreamsConfig(e.CHRONOTRACE_CONFIG);
+  const ports = await openPorts(e, 'chronotrace-media-server');
+  await seedCamerasFromConfig(ports.store, config, logger);
+  const catalog = new CameraCatalog(ports.store, logger.child({ component: 'catalog' }));
+  await catalog.start();
+  const ingest = await runIngestProcess({ bus: ports.bus, cameras: [], logger, onClosed: async () => {
+    catalog.close();
+    await ports.store.close();
+  } });
+  await new CameraReconciler(catalog, ingest, logger.child({ component: 'reconciler' })).start();
+  return ingest;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

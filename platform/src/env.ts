@@ -18,6 +18,10 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Prefix for stream and durable names, so several deployments (or test runs) share one NATS. Default 'CT'. */
   BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_]{1,32}$/).default('CT'),
+  /** Face model of the privacy stage: ssd_mobilenetv1 (best recall on small faces) or tiny_face_detector (≈4× faster). */
+  PRIVACY_FACE_MODEL: z.enum(['ssd_mobilenetv1', 'tiny_face_detector']).default('ssd_mobilenetv1'),
+  /** Privacy workers in this process (embedded mode): each has its own face-model thread. Default 1. */
+  PRIVACY_REPLICAS: z.coerce.number().int().min(1).max(8).default(1),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,5 +1,5 @@
 import { cameraSchema, formatIssues, type CameraConfig, type CameraRecord, type StreamsConfig } from '@chronotrace/contracts';
-import type { Logger, Store } from '@chronotrace/platform';
+import { seedCamerasFromConfig, type Logger, type Store } from '@chronotrace/platform';
 
 export type AddCameraResult =
   | { ok: true; camera: CameraRecord }
@@ -22,22 +22,7 @@ export class CameraService {
 
   /** Writes the config's cameras into the store and removes config cameras no longer in the file. */
   async seedFromConfig(config: StreamsConfig): Promise<void> {
-    const inFile = new Set(config.cameras.map((c) => c.id));
-    const existing = await this.store.cameras.list();
-    for (const rec of existing) {
-      if (rec.origin === 'config' && !inFile.has(rec.id)) {
-        await this.store.cameras.delete(rec.id);
-        this.log.info({ camera: rec.id }, 'camera removed from config file');
-      }
-    }
-    const byId = new Map(existing.map((r) => [r.id, r]));
-    for (const cam of config.cameras) {
-      const prev = byId.get(cam.id);
-      if (prev?.origin === 'api') {
-        this.log.warn({ camera: cam.id }, 'config camera replaces a camera of the same id that was added through the API');
-      }
-      await this.store.cameras.upsert({ ...cam, origin: 'config', createdAt: prev?.createdAt ?? Date.now() });
-    }
+    await seedCamerasFromConfig(this.store, config, this.log);
     this.changed();
   }
 

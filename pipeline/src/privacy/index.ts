@@ -10,3 +10,4 @@ export * from './latency-window';
 export * from './privacy-core';
 export * from './privacy-stage';
 export * from './measure-privacy-models';
+export * from './privacy-service';

@@ -1,0 +1,114 @@
+import type { StreamsConfig } from '@chronotrace/contracts';
+import { CameraCatalog, createLogger, instanceId, openPorts, type Env, type Logger, type Ports } from '@chronotrace/platform';
+import { CameraReconciler, IngestService, resolveFfmpeg } from '@chronotrace/media-server';
+import { PrivacyService } from '@chronotrace/pipeline';
+import { CameraService } from './camera-service';
+import { WebServer } from './web-server';
+
+export interface RuntimeOptions {
+  env: Env;
+  config: StreamsConfig;
+  /** Ports to use instead of opening them from env (tests share one). The runtime then does not close them. */
+  ports?: Ports;
+  logger?: Logger;
+}
+
+/**
+ * One ChronoTrace process. Embedded mode runs everything here (ingest → privacy → wall) on the
+ * in-process bus and PGlite; distributed mode runs only the web part here, ingest and privacy
+ * being their own processes on NATS JetStream and PostgreSQL. Same classes, same code path.
+ */
+export class Runtime {
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly ports: Ports,
+    readonly web: WebServer,
+    readonly cameras: CameraService,
+    readonly catalog: CameraCatalog,
+    readonly ingest: IngestService | null,
+    readonly privacy: PrivacyService | null,
+    private readonly reconciler: CameraReconciler | null,
+    private readonly ownsPorts: boolean,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(o: RuntimeOptions): Promise<Runtime> {
+    const log = o.logger ?? createLogger('runtime');
+    const { env } = o;
+    const instance = instanceId();
+    const ports = o.ports ?? (await openPorts(env, `chronotrace-web-${instance}`));
+    const started: { close(): unknown }[] = [];
+    try {
+      const cameras = new CameraService(ports.store, log.child({ component: 'cameras' }));
+      await cameras.seedFromConfig(o.config);
+      const catalog = new CameraCatalog(ports.store, log.child({ component: 'catalog' }));
+      await catalog.start();
+      started.push(catalog);
+      cameras.onChange(() => void catalog.refresh());
+
+      let ingest: IngestService | null = null;
+      let privacy: PrivacyService | null = null;
+      let reconciler: CameraReconciler | null = null;
+      if (env.MODE === 'embedded') {
+        const ffmpeg = await resolveFfmpeg();
+        log.info({ ffmpeg: ffmpeg.path, origin: ffmpeg.origin, version: ffmpeg.version }, 'ffmpeg');
+        privacy = new PrivacyService({
+          bus: ports.bus,
+          store: ports.store,
+          catalog,
+          instance,
+          faceModel: env.PRIVACY_FACE_MODEL,
+          replicas: env.PRIVACY_REPLICAS,
+          logger: log.child({ component: 'privacy' }),
+        });
+        started.push(privacy);
+        await privacy.start();
+        ingest = new IngestService({ bus: ports.bus, logger: log.child({ component: 'ingest' }) });
+        started.push(ingest);
+        reconciler = new CameraReconciler(catalog, ingest, log.child({ component: 'reconciler' }));
+        started.push(reconciler);
+        await reconciler.start();
+      }
+      const ing = ingest;
+      const priv = privacy;
+      const web = await WebServer.start({
+        bus: ports.bus,
+        store: ports.store,
+        cameras,
+        mode: env.MODE,
+        instance,
+        host: env.HOST,
+        port: env.PORT,
+        log: log.child({ component: 'web' }),
+        components: () => ({
+          ...(ing ? { ingest: { state: 'ok' as const, detail: `${ing.list().length} cameras` } } : {}),
+          ...(priv ? { privacy: { state: 'ok' as const, detail: `${priv.stages.length} replicas` } } : {}),
+        }),
+      });
+      return new Runtime(ports, web, cameras, catalog, ingest, privacy, reconciler, !o.ports, log);
+    } catch (e) {
+      for (const s of started.reverse()) await s.close();
+      if (!o.ports) await ports.close();
+      throw e;
+    }
+  }
+
+  get url(): string {
+    return this.web.url;
+  }
+
+  /** Drains in order: stop ingest (no new frames), finish in-flight redactions, close the wall, then the ports. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.reconciler?.close();
+      this.catalog.close();
+      await this.ingest?.close();
+      await this.privacy?.close();
+      await this.web.close();
+      if (this.ownsPorts) await this.ports.close();
+      this.log.info('stopped');
+    })();
+    return this.closing;
+  }
+}
