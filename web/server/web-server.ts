@@ -43,12 +43,18 @@ export class WebServer {
   private unsubscribe: (() => void) | undefined;
 
   private constructor(private readonly o: WebServerOptions, ui: NodeHandler | null) {
-    // The app's listener goes on first: Socket.io (attached in LiveWall) wraps the listeners it finds and
-    // answers /socket.io/ itself, so nothing else may write to those responses.
-    this.http = createServer();
-    let api: ReturnType<typeof createApi> | undefined;
-    this.http.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (!api) return sendError(res, 503, 'starting');
+    this.health = new HealthBoard(o.bus, o.store, o.instance, o.log.child({ component: 'health' }));
+    const api = createApi({
+      cameras: o.cameras,
+      health: this.health,
+      snapshot: (c) => this.wall.snapshot(c),
+      system: () => this.system(),
+      policy: o.policy ?? new OpenAccessPolicy(),
+      log: o.log.child({ component: 'api' }),
+    });
+    // The app's listener goes on before Socket.io attaches (in LiveWall): Socket.io wraps the listeners
+    // it finds and answers /socket.io/ itself, so nothing else may write to those responses.
+    this.http = createServer((req: IncomingMessage, res: ServerResponse) => {
       void api(req, res).then((handled) => {
         if (handled) return;
         if (ui) ui(req, res, () => sendError(res, 404, 'not found'));
@@ -58,18 +64,9 @@ export class WebServer {
         }
       });
     });
-    this.health = new HealthBoard(o.bus, o.store, o.instance, o.log.child({ component: 'health' }));
     const views = async () => (await o.cameras.list()).map((r) => toCameraView(r, this.health));
     this.wall = new LiveWall(this.http, o.bus, o.store, this.health, views, o.instance, o.log.child({ component: 'wall' }));
     if (o.socketAdapter) this.wall.io.adapter(o.socketAdapter);
-    api = createApi({
-      cameras: o.cameras,
-      health: this.health,
-      snapshot: (c) => this.wall.snapshot(c),
-      system: () => this.system(),
-      policy: o.policy ?? new OpenAccessPolicy(),
-      log: o.log.child({ component: 'api' }),
-    });
   }
 
   static async start(o: WebServerOptions): Promise<WebServer> {
