@@ -12,6 +12,8 @@ export const envSchema = z.object({
   MODE: z.enum(['embedded', 'distributed']).default('embedded'),
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/test'),
+  /** PostgreSQL schema for ChronoTrace's tables (distributed mode). Default: the server's search_path (public). */
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
   /** Embedded database and media folder. Default ./data. */
   DATA_DIR: z.string().min(1).default('data'),

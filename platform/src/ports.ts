@@ -27,7 +27,7 @@ export async function openPorts(env: Env, name = 'chronotrace'): Promise<Ports> 
     store = await openStore({ kind: 'pglite', dataDir });
     bus = new InProcessBus();
   } else {
-    store = await openStore({ kind: 'postgres', url: env.DATABASE_URL });
+    store = await openStore({ kind: 'postgres', url: env.DATABASE_URL, ...(env.DATABASE_SCHEMA ? { schema: env.DATABASE_SCHEMA } : {}) });
     try {
       bus = await JetStreamBus.connect({ servers: env.NATS_URL, prefix: env.BUS_PREFIX, name });
     } catch (e) {

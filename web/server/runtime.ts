@@ -3,6 +3,7 @@ import { CameraCatalog, createLogger, instanceId, openPorts, type Env, type Logg
 import { CameraReconciler, IngestService, resolveFfmpeg } from '@chronotrace/media-server';
 import { PrivacyService } from '@chronotrace/pipeline';
 import { CameraService } from './camera-service';
+import { RedisFanout } from './redis-fanout';
 import { WebServer } from './web-server';
 
 export interface RuntimeOptions {
@@ -29,6 +30,7 @@ export class Runtime {
     readonly ingest: IngestService | null,
     readonly privacy: PrivacyService | null,
     private readonly reconciler: CameraReconciler | null,
+    private readonly fanout: RedisFanout | null,
     private readonly ownsPorts: boolean,
     private readonly log: Logger,
   ) {}
@@ -70,6 +72,11 @@ export class Runtime {
         started.push(reconciler);
         await reconciler.start();
       }
+      let fanout: RedisFanout | null = null;
+      if (env.MODE === 'distributed') {
+        fanout = await RedisFanout.connect(env.REDIS_URL, log.child({ component: 'redis' }));
+        started.push(fanout);
+      }
       const ing = ingest;
       const priv = privacy;
       const web = await WebServer.start({
@@ -81,12 +88,14 @@ export class Runtime {
         host: env.HOST,
         port: env.PORT,
         log: log.child({ component: 'web' }),
+        ...(fanout ? { socketAdapter: fanout.adapter } : {}),
         components: () => ({
           ...(ing ? { ingest: { state: 'ok' as const, detail: `${ing.list().length} cameras` } } : {}),
           ...(priv ? { privacy: { state: 'ok' as const, detail: `${priv.stages.length} replicas` } } : {}),
+          ...(fanout ? { redis: fanout.health() } : {}),
         }),
       });
-      return new Runtime(ports, web, cameras, catalog, ingest, privacy, reconciler, !o.ports, log);
+      return new Runtime(ports, web, cameras, catalog, ingest, privacy, reconciler, fanout, !o.ports, log);
     } catch (e) {
       for (const s of started.reverse()) await s.close();
       if (!o.ports) await ports.close();
@@ -106,6 +115,7 @@ export class Runtime {
       await this.ingest?.close();
       await this.privacy?.close();
       await this.web.close();
+      await this.fanout?.close();
       if (this.ownsPorts) await this.ports.close();
       this.log.info('stopped');
     })();
