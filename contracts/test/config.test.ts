@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { cameraSchema, formatIssues, parseSource, streamsConfigSchema } from '../src/index';
+
+describe('parseSource', () => {
+  it.each([
+    ['rtsp://user:pw@10.0.0.5:554/stream1', { kind: 'rtsp', url: 'rtsp://user:pw@10.0.0.5:554/stream1' }],
+    ['rtsps://cam.example/live', { kind: 'rtsp', url: 'rtsps://cam.example/live' }],
+    ['testsrc:testsrc2', { kind: 'testsrc', pattern: 'testsrc2' }],
+    ['/srv/video/lobby.mp4', { kind: 'file', path: '/srv/video/lobby.mp4' }],
+    ['file:///srv/video/a%20b.mp4', { kind: 'file', path: '/srv/video/a b.mp4' }],
+  ])('accepts %s', (source, expected) => {
+    expect(parseSource(source)).toEqual({ ok: true, value: expected });
+  });
+
+  it.each([
+    ['', /empty/],
+    ['webrtc', /WebRTC/],
+    ['http://cam/x.mjpg', /unsupported source scheme/],
+    ['testsrc:nosuch', /unknown test pattern/],
+    ['rtsp://', /not a valid RTSP URL|no host/],
+    ['relative/file.mp4', /is not a source/],
+    ['file://relative', /absolute path/],
+    ['rtsp://cam/\nx', /control characters/],
+    ['rtsp://h/' + 'a'.repeat(3000), /longer than 2048/],
+  ])('rejects %j with a reason', (source, reason) => {
+    const r = parseSource(source);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(reason);
+  });
+});
+
+describe('streams config schema', () => {
+  it('fills defaults for a minimal camera', () => {
+    const c = cameraSchema.parse({ id: 'cam-1', name: 'Cam', source: 'testsrc:testsrc' });
+    expect(c).toMatchObject({ fps: 2, width: 640, location: '', zones: [], enabled: true, privacy: { faces: true, plates: true, method: 'pixelate' } });
+  });
+
+  it('names every bad field of a broken config, not just the first', () => {
+    const r = streamsConfigSchema.safeParse({
+      cameras: [
+        { id: 'ok', name: 'Ok', source: 'testsrc:testsrc' },
+        { id: 'Has Space', name: '', source: 'ftp://nope', fps: 0, width: 10, zones: [{ name: 'z', polygon: [[0, 0], [2, 0]] }], privacy: { method: 'smudge' } },
+        { id: 'ok', name: 'Dup', source: 'testsrc:testsrc' },
+      ],
+      bogus: true,
+    });
+    expect(r.success).toBe(false);
+    const lines = formatIssues(r.error!.issues);
+    const text = lines.join('\n');
+    for (const path of ['cameras.1.id', 'cameras.1.name', 'cameras.1.source', 'cameras.1.fps', 'cameras.1.width', 'cameras.1.zones.0.polygon', 'cameras.1.privacy.method']) {
+      expect(text).toContain(`${path}:`);
+    }
+    expect(text).toMatch(/bogus/);
+    // The duplicate id is found in the same pass only once the per-camera fields are valid.
+    const dup = streamsConfigSchema.safeParse({ cameras: [{ id: 'a', name: 'A', source: 'testsrc:testsrc' }, { id: 'a', name: 'B', source: 'testsrc:testsrc' }] });
+    expect(formatIssues(dup.error!.issues)).toEqual(['cameras.1.id: duplicate camera id "a" (also cameras[0])']);
+  });
+});

@@ -1,0 +1,102 @@
+import { io, type Socket } from 'socket.io-client';
+import { connect as natsConnect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { decodeEnvelope, type ClientToServerEvents, type ServerToClientEvents, type StageStats, type WallFrame } from '@chronotrace/contracts';
+
+export interface SeenFrame {
+  camera: string;
+  frameId: string;
+  capturedAt: number;
+  receivedAt: number;
+  redacted: boolean;
+  jpegBytes: number;
+}
+
+/** A browser stand-in: a Socket.io client on the web process recording every 'frame' it is pushed. */
+export class WallWatcher {
+  readonly frames: SeenFrame[] = [];
+  private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+
+  private constructor(socket: Socket<ServerToClientEvents, ClientToServerEvents>) {
+    this.socket = socket;
+    socket.on('frame', (f: WallFrame) => {
+      this.frames.push({
+        camera: f.meta.camera,
+        frameId: f.meta.frameId,
+        capturedAt: f.meta.capturedAt,
+        receivedAt: Date.now(),
+        // Only redacted frames may ever reach a browser: the meta must carry the redaction summary.
+        redacted: typeof f.meta.redaction === 'object' && f.meta.redaction !== null && Array.isArray(f.meta.redaction.faces),
+        jpegBytes: f.jpeg.byteLength,
+      });
+    });
+  }
+
+  static async connect(url: string, timeoutMs = 10_000): Promise<WallWatcher> {
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { transports: ['websocket'], reconnection: false, timeout: timeoutMs });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`socket.io did not connect to ${url} within ${timeoutMs} ms`)), timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('connect_error', (e) => {
+        clearTimeout(timer);
+        reject(new Error(`socket.io connect_error: ${e.message}`));
+      });
+    });
+    return new WallWatcher(socket);
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  of(camera: string, after = 0): SeenFrame[] {
+    return this.frames.filter((f) => f.camera === camera && f.receivedAt > after);
+  }
+
+  close(): void {
+    this.socket.removeAllListeners();
+    this.socket.disconnect();
+  }
+}
+
+/** Latest StageStats per privacy replica, read from the bus' `<prefix>.stats.>` subjects (core NATS subscription). */
+export class StageStatsWatcher {
+  readonly latest = new Map<string, StageStats>();
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly sub: Subscription,
+  ) {}
+
+  static async start(servers: string, prefix: string): Promise<StageStatsWatcher> {
+    const nc = await natsConnect({ servers, name: `${prefix}-test-observer` });
+    const sub = nc.subscribe(`${prefix}.stats.>`);
+    const w = new StageStatsWatcher(nc, sub);
+    void (async () => {
+      for await (const m of sub) {
+        try {
+          const meta = decodeEnvelope<'stats'>(m.data).meta;
+          if (meta.stage === 'privacy') w.latest.set(meta.instance, meta);
+        } catch {
+          // not an envelope: ignore
+        }
+      }
+    })();
+    return w;
+  }
+
+  /** Frames processed so far by the replica whose instance id names this pid (`<host>-<pid>-<rand>`). */
+  processedBy(pid: number): number {
+    for (const [instance, s] of this.latest) {
+      if (new RegExp(`-${pid}-[a-z0-9]+$`).test(instance)) return Object.values(s.cameras).reduce((n, c) => n + c.processed, 0);
+    }
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    this.sub.unsubscribe();
+    await this.nc.close();
+  }
+}
