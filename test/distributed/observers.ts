@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { connect as natsConnect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { decodeEnvelope, type ClientToServerEvents, type ServerToClientEvents, type StageStats, type WallFrame } from '@chronotrace/contracts';
 
 export interface SeenFrame {
@@ -61,19 +62,25 @@ export class WallWatcher {
   }
 }
 
-/** Latest StageStats per privacy replica, read from the bus' `<prefix>.stats.>` subjects (core NATS subscription). */
-export class StageStatsWatcher {
+/**
+ * Looks at the bus from outside the processes: the latest StageStats per privacy replica (from the
+ * `<prefix>.stats.>` subjects, core NATS subscription) and the JetStream state of a durable.
+ */
+export class BusObserver {
   readonly latest = new Map<string, StageStats>();
 
   private constructor(
     private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
     private readonly sub: Subscription,
+    private readonly prefix: string,
   ) {}
 
-  static async start(servers: string, prefix: string): Promise<StageStatsWatcher> {
+  static async start(servers: string, prefix: string): Promise<BusObserver> {
     const nc = await natsConnect({ servers, name: `${prefix}-test-observer` });
+    const jsm = await jetstreamManager(nc);
     const sub = nc.subscribe(`${prefix}.stats.>`);
-    const w = new StageStatsWatcher(nc, sub);
+    const w = new BusObserver(nc, jsm, sub, prefix);
     void (async () => {
       for await (const m of sub) {
         try {
@@ -93,6 +100,22 @@ export class StageStatsWatcher {
       if (new RegExp(`-${pid}-[a-z0-9]+$`).test(instance)) return Object.values(s.cameras).reduce((n, c) => n + c.processed, 0);
     }
     return 0;
+  }
+
+  /** JetStream's view of a durable, e.g. ('FRAMES_RAW', 'privacy'): delivered, ack floor, pending, redelivered. */
+  consumer(stream: string, durable: string): Promise<ConsumerInfo> {
+    return this.jsm.consumers.info(`${this.prefix}_${stream}`, `${this.prefix}_${durable}`);
+  }
+
+  /** Durable names on each `<prefix>_*` stream. */
+  async durables(): Promise<Record<string, string[]>> {
+    const out: Record<string, string[]> = {};
+    for await (const stream of this.jsm.streams.names()) {
+      if (!stream.startsWith(`${this.prefix}_`)) continue;
+      out[stream] = [];
+      for await (const c of this.jsm.consumers.list(stream)) out[stream].push(c.name);
+    }
+    return out;
   }
 
   async close(): Promise<void> {
