@@ -32,13 +32,13 @@ export class HealthBoard extends EventEmitter<HealthBoardEvents> {
 
   async start(): Promise<void> {
     this.consumers.push(
-      await this.bus.consume('health', { durable: `web-health-${this.instance}`, batch: 64, deliverFrom: 'new' }, async (msgs) => {
+      await this.bus.consume('health', { durable: `web-health-${this.instance}`, batch: 64, deliverFrom: 'new', expireAfterIdleMs: 5 * 60_000 }, async (msgs) => {
         for (const m of msgs) {
           await this.onIngestHealth(m.envelope.meta);
           m.ack();
         }
       }),
-      await this.bus.consume('stats', { durable: `web-stats-${this.instance}`, batch: 64, deliverFrom: 'new' }, async (msgs) => {
+      await this.bus.consume('stats', { durable: `web-stats-${this.instance}`, batch: 64, deliverFrom: 'new', expireAfterIdleMs: 5 * 60_000 }, async (msgs) => {
         for (const m of msgs) {
           this.stages.set(`${m.envelope.meta.stage}/${m.envelope.meta.instance}`, m.envelope.meta);
           m.ack();

@@ -64,7 +64,7 @@ export class LiveWall {
   async start(): Promise<void> {
     this.consumer = await this.bus.consume(
       'frames.redacted',
-      { durable: `web-wall-${this.instance}`, batch: 32, deliverFrom: 'new', ackWaitMs: 5_000 },
+      { durable: `web-wall-${this.instance}`, batch: 32, deliverFrom: 'new', ackWaitMs: 5_000, expireAfterIdleMs: 5 * 60_000 },
       async (msgs) => {
         const { keep, skipped } = newestPerCamera(msgs);
         for (const m of skipped) m.ack();

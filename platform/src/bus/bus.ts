@@ -41,6 +41,12 @@ export interface ConsumeOptions {
   maxDeliver?: number;
   /** Start with messages published after the consumer is created (default) or from the oldest kept. */
   deliverFrom?: 'new' | 'all';
+  /**
+   * Delete the durable after it has had no member for this long (JetStream inactive_threshold), for
+   * per-replica consumers (a web replica's own view of all frames) that must not pile up after the
+   * replica is gone. Default: kept until deleted. In-process durables end with the process anyway.
+   */
+  expireAfterIdleMs?: number;
 }
 
 /**

@@ -399,6 +399,7 @@ export class JetStreamBus implements Bus {
         durable_name: name,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: c.deliverFrom === 'all' ? DeliverPolicy.All : DeliverPolicy.New,
+        ...(c.expireAfterIdleMs !== null ? { inactive_threshold: nanos(c.expireAfterIdleMs) } : {}),
         ...updatable,
       };
       await this.jsm.consumers.add(stream, config);

@@ -18,6 +18,7 @@ export interface ResolvedConsumeOptions {
   ackWaitMs: number;
   maxDeliver: number;
   deliverFrom: 'new' | 'all';
+  expireAfterIdleMs: number | null;
 }
 
 /** Validates consume() options and fills in the defaults; throws a BusError on a programming error. */
@@ -37,6 +38,7 @@ export function parseConsumeOptions(o: ConsumeOptions): ResolvedConsumeOptions {
     ackWaitMs: positiveInt('ackWaitMs', o.ackWaitMs, DEFAULT_ACK_WAIT_MS),
     maxDeliver: positiveInt('maxDeliver', o.maxDeliver, DEFAULT_MAX_DELIVER),
     deliverFrom: o.deliverFrom ?? 'new',
+    expireAfterIdleMs: o.expireAfterIdleMs === undefined ? null : positiveInt('expireAfterIdleMs', o.expireAfterIdleMs, 1),
   };
 }
 
