@@ -15,6 +15,7 @@ export interface SeenFrame {
 /** A browser stand-in: a Socket.io client on the web process recording every 'frame' it is pushed. */
 export class WallWatcher {
   readonly frames: SeenFrame[] = [];
+  readonly connectedAt = Date.now();
   private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
 
   private constructor(socket: Socket<ServerToClientEvents, ClientToServerEvents>) {

@@ -115,13 +115,13 @@ export class LiveWall {
 
   private async onConnection(socket: WallSocket): Promise<void> {
     socket.data.watch = null;
-    await socket.join(ALL_ROOM);
     socket.on('watch', (cameras) => {
       void this.onWatch(socket, cameras);
     });
     try {
       const views = await this.cameraViews();
       socket.emit('cameras', views);
+      // The latest frames first, then the live room: joining first could send a frame twice.
       for (const v of views) {
         const l = this.latest.get(v.id);
         if (l) socket.emit('frame', { meta: l.meta, jpeg: l.jpeg });
@@ -129,6 +129,7 @@ export class LiveWall {
     } catch (e) {
       this.log.error({ err: e }, 'could not send camera list to a new client');
     }
+    if (socket.data.watch === null) await socket.join(ALL_ROOM);
   }
 
   private async onWatch(socket: WallSocket, cameras: unknown): Promise<void> {

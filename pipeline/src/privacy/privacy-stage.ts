@@ -54,8 +54,8 @@ export interface PrivacyStageStats {
 /**
  * Bus adapter of the privacy boundary: consumes `frames.raw` (durable 'privacy', shared by replicas),
  * keeps the newest frame per camera of each batch (live beats complete), redacts it with PrivacyCore,
- * publishes `frames.redacted` (msgId = frameId, so a redelivery is deduplicated), records the redaction
- * in the store, then acks. A frame that cannot be redacted is acked and counted, never passed on raw;
+ * records the redaction in the store, publishes `frames.redacted` (msgId = frameId, so a redelivery is
+ * deduplicated), then acks. A frame that cannot be redacted is acked and counted, never passed on raw;
  * a frame whose publish or store write failed is nak'ed for redelivery.
  */
 export class PrivacyStage {
@@ -150,15 +150,8 @@ export class PrivacyStage {
         m.ack();
         return;
       }
-      const published = await this.o.bus.publish('frames.redacted', m.camera, { meta: result.meta, body: result.jpeg }, { msgId: meta.frameId });
-      if (!published.ok) {
-        counters.publishFailures++;
-        this.log.warn({ camera: m.camera, frameId: meta.frameId, reason: published.reason, detail: published.detail }, 'publish of redacted frame failed');
-        // A redacted frame too large for the bus never will fit: drop it (it is not raw, but it cannot travel).
-        if (published.reason === 'too-large') m.term();
-        else m.nak(this.o.retryDelayMs);
-        return;
-      }
+      // Record first, then publish: a replica dying between the two leaves a record of a frame never shown
+      // (harmless), never a shown frame without its record (redelivered frames may be skipped as stale).
       const r = result.meta.redaction;
       try {
         await this.o.redactions.append({
@@ -173,10 +166,19 @@ export class PrivacyStage {
           ms: r.ms,
         });
       } catch (err) {
-        // The audit record must exist: redeliver (the publish is deduplicated by msgId, append is idempotent).
+        // No frame leaves the boundary without its audit record: redeliver (append is idempotent).
         counters.publishFailures++;
         this.log.error({ err, camera: m.camera, frameId: meta.frameId }, 'redaction record not stored: frame redelivered');
         m.nak(this.o.retryDelayMs);
+        return;
+      }
+      const published = await this.o.bus.publish('frames.redacted', m.camera, { meta: result.meta, body: result.jpeg }, { msgId: meta.frameId });
+      if (!published.ok) {
+        counters.publishFailures++;
+        this.log.warn({ camera: m.camera, frameId: meta.frameId, reason: published.reason, detail: published.detail }, 'publish of redacted frame failed');
+        // A redacted frame too large for the bus never will fit: drop it (it is not raw, but it cannot travel).
+        if (published.reason === 'too-large') m.term();
+        else m.nak(this.o.retryDelayMs);
         return;
       }
       m.ack();
