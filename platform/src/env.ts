@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { formatIssues } from '@chronotrace/contracts';
 
@@ -22,8 +23,8 @@ export const envSchema = z.object({
   BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_]{1,32}$/).default('CT'),
   /** Face model of the privacy stage: ssd_mobilenetv1 (best recall on small faces) or tiny_face_detector (≈4× faster). */
   PRIVACY_FACE_MODEL: z.enum(['ssd_mobilenetv1', 'tiny_face_detector']).default('ssd_mobilenetv1'),
-  /** Privacy workers in this process (embedded mode): each has its own face-model thread. Default 1. */
-  PRIVACY_REPLICAS: z.coerce.number().int().min(1).max(8).default(1),
+  /** Face-model threads of this process's privacy stage. Default: the machine's cores, at most 4. */
+  PRIVACY_REPLICAS: z.coerce.number().int().min(1).max(8).default(Math.max(1, Math.min(4, availableParallelism()))),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -91,7 +91,7 @@ export class Runtime {
         ...(fanout ? { socketAdapter: fanout.adapter } : {}),
         components: () => ({
           ...(ing ? { ingest: { state: 'ok' as const, detail: `${ing.list().length} cameras` } } : {}),
-          ...(priv ? { privacy: { state: 'ok' as const, detail: `${priv.stages.length} replicas` } } : {}),
+          ...(priv ? { privacy: { state: 'ok' as const, detail: `${priv.toJSON().replicas} model threads` } } : {}),
           ...(fanout ? { redis: fanout.health() } : {}),
         }),
       });

@@ -11,3 +11,4 @@ export * from './privacy-core';
 export * from './privacy-stage';
 export * from './measure-privacy-models';
 export * from './privacy-service';
+export * from './privacy-core-pool';

@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   await catalog.start();
   const service = new PrivacyService({ bus: ports.bus, store: ports.store, catalog, instance, faceModel: e.PRIVACY_FACE_MODEL, replicas: e.PRIVACY_REPLICAS, logger: log });
   await service.start();
-  log.info({ replicas: service.stages.length }, 'privacy stage consuming');
+  log.info({ cores: service.toJSON().replicas }, 'privacy stage consuming');
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;

@@ -5,6 +5,7 @@ import { FaceDetector } from './face-detector';
 import { TextRegionDetector } from './text-region-detector';
 import { PrivacyCore } from './privacy-core';
 import { PrivacyStage } from './privacy-stage';
+import { PrivacyCorePool } from './privacy-core-pool';
 
 /** Settings for a camera the catalog does not know (yet): hide everything. */
 export const STRICTEST_PRIVACY: PrivacySettings = { faces: true, plates: true, method: 'pixelate', margin: 0.15 };
@@ -18,68 +19,55 @@ export interface PrivacyServiceOptions {
   instance: string;
   /** Default 'ssd_mobilenetv1'. */
   faceModel?: FaceModel;
-  /** Stages in this process, each with its own face-model worker thread. Default 1. */
+  /** PrivacyCores in this process's stage, each with its own face-model worker thread. Default 1. */
   replicas?: number;
   logger?: Logger;
 }
 
 /**
- * The privacy boundary as a service: `replicas` PrivacyStages on the shared durable, their
- * per-camera counters published on the bus for camera health. Used by embedded mode and by the
+ * The privacy boundary as a service: one PrivacyStage on the shared durable with a pool of
+ * `replicas` PrivacyCores (one face-model thread each), its per-camera counters published on the
+ * bus for camera health. Scale further with more processes: they share the durable. Used by embedded mode and by the
  * distributed privacy process alike.
  */
 export class PrivacyService {
-  readonly stages: PrivacyStage[] = [];
+  readonly stage: PrivacyStage;
   private readonly publisher: StageStatsPublisher;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly o: PrivacyServiceOptions) {
     const log = o.logger ?? createLogger('privacy');
-    for (let i = 0; i < (o.replicas ?? 1); i++) {
-      const core = new PrivacyCore({
-        face: new FaceDetector({ model: o.faceModel ?? 'ssd_mobilenetv1', logger: log.child({ replica: i }) }),
-        text: new TextRegionDetector({ logger: log.child({ replica: i }) }),
-        logger: log.child({ replica: i }),
-      });
-      this.stages.push(
-        new PrivacyStage({
-          bus: o.bus,
-          redactions: o.store.redactions,
-          core,
-          settingsFor: (camera) => o.catalog.get(camera)?.privacy ?? STRICTEST_PRIVACY,
-          logger: log.child({ replica: i }),
-        }),
-      );
-    }
+    const cores = Array.from({ length: o.replicas ?? 1 }, (_, i) => {
+      const l = log.child({ core: i });
+      return new PrivacyCore({ face: new FaceDetector({ model: o.faceModel ?? 'ssd_mobilenetv1', logger: l }), text: new TextRegionDetector({ logger: l }), logger: l });
+    });
+    this.stage = new PrivacyStage({
+      bus: o.bus,
+      redactions: o.store.redactions,
+      core: new PrivacyCorePool(cores),
+      settingsFor: (camera) => o.catalog.get(camera)?.privacy ?? STRICTEST_PRIVACY,
+      logger: log,
+    });
     this.publisher = new StageStatsPublisher(o.bus, 'privacy', o.instance, () => this.counters(), log);
   }
 
   async start(): Promise<void> {
-    await Promise.all(this.stages.map((s) => s.start()));
+    await this.stage.start();
     this.publisher.start();
   }
 
-  /** Counters of all replicas in this process, summed per camera. */
+  /** Per-camera counters of this process's stage. */
   counters(): StageStats['cameras'] {
-    const out: StageStats['cameras'] = {};
-    for (const s of this.stages) {
-      for (const [camera, c] of Object.entries(s.stageCounters())) {
-        const t = (out[camera] ??= { processed: 0, skipped: 0, failures: 0 });
-        t.processed += c.processed;
-        t.skipped += c.skipped;
-        t.failures += c.failures;
-      }
-    }
-    return out;
+    return this.stage.stageCounters();
   }
 
   toJSON(): { replicas: number; stages: ReturnType<PrivacyStage['stats']>[] } {
-    return { replicas: this.stages.length, stages: this.stages.map((s) => s.stats()) };
+    return { replicas: this.o.replicas ?? 1, stages: [this.stage.stats()] };
   }
 
   /** Drains every stage (in-flight frames finish), then publishes the final counters. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= Promise.all(this.stages.map((s) => s.close())).then(() => this.publisher.close());
+    this.closing ??= this.stage.close().then(() => this.publisher.close());
     return this.closing;
   }
 }

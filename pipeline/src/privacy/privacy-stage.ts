@@ -1,11 +1,12 @@
 import type { PrivacySettings, StageStats } from '@chronotrace/contracts';
 import { createLogger, newestPerCamera, type Bus, type BusMessage, type Consumer, type Logger, type RedactionRepository } from '@chronotrace/platform';
-import type { PrivacyCore, PrivacyCoreStats } from './privacy-core';
+import type { PrivacyCoreStats } from './privacy-core';
+import type { PrivacyProcessor } from './privacy-core-pool';
 
 /** Durable consumer name shared by all privacy replicas. */
 export const PRIVACY_DURABLE = 'privacy';
 /** Frames handed to one handler call; only the newest per camera is processed. */
-export const DEFAULT_PRIVACY_BATCH = 16;
+export const DEFAULT_PRIVACY_BATCH = 256;
 /** Redelivery delay after a failed publish or store write. */
 export const DEFAULT_PRIVACY_RETRY_DELAY_MS = 500;
 
@@ -13,8 +14,8 @@ export interface PrivacyStageOptions {
   bus: Bus;
   /** Audit trail of redactions (store.redactions). */
   redactions: RedactionRepository;
-  /** The detector+redactor core; the stage owns it and closes it. */
-  core: PrivacyCore;
+  /** The detector+redactor core (or a PrivacyCorePool); the stage owns it and closes it. */
+  core: PrivacyProcessor;
   /** Privacy settings of a camera, read per frame (so config changes apply at once). */
   settingsFor: (camera: string) => PrivacySettings;
   /** Durable name. Default PRIVACY_DURABLE ('privacy'). */
