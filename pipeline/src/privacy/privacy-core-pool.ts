@@ -2,7 +2,10 @@ import type { PrivacySettings } from '@chronotrace/contracts';
 import type { PrivacyCore, PrivacyCoreStats, PrivacyFrame, PrivacyResult } from './privacy-core';
 
 /** What the privacy stage needs of its redaction engine: one PrivacyCore, or a pool of them. */
-export type PrivacyProcessor = Pick<PrivacyCore, 'start' | 'process' | 'close' | 'toJSON'>;
+export type PrivacyProcessor = Pick<PrivacyCore, 'start' | 'process' | 'close' | 'toJSON'> & {
+  /** Frames it works on at once (a pool: its size). Default 1. */
+  readonly capacity?: number;
+};
 
 /**
  * Several PrivacyCores (each with its own face-model worker thread) behind one `process()`: each
@@ -19,7 +22,7 @@ export class PrivacyCorePool implements PrivacyProcessor {
     this.busy = cores.map(() => false);
   }
 
-  get size(): number {
+  get capacity(): number {
     return this.cores.length;
   }
 

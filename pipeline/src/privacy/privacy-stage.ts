@@ -67,6 +67,10 @@ export class PrivacyStage {
   private closing: Promise<void> | undefined;
   private readonly counters = new Map<string, PrivacyCameraCounters>();
   private inFlight = 0;
+  /** The newest frame of each camera waiting for a free core (one per camera: a newer one replaces it). */
+  private readonly waiting = new Map<string, BusMessage<'frames.raw'>>();
+  /** Frames being redacted now, at most the core's capacity. */
+  private readonly active = new Set<Promise<void>>();
 
   constructor(options: PrivacyStageOptions) {
     this.o = {
@@ -115,13 +119,51 @@ export class PrivacyStage {
     return c;
   }
 
+  /**
+   * Takes what the bus has pending and returns at once, so the consumer keeps fetching: each camera's
+   * newest frame waits for a free core, and a newer frame of the same camera replaces (skips) it.
+   * Latency stays bounded by one redaction per core, whatever the backlog.
+   */
   private async handle(messages: BusMessage<'frames.raw'>[]): Promise<void> {
+    // Closing: leave them unacked; closing the consumer hands them back to the other replicas.
+    if (this.closing) return;
     const { keep, skipped } = newestPerCamera(messages);
-    for (const m of skipped) {
-      m.ack();
-      this.camera(m.camera).skipped++;
+    for (const m of skipped) this.skip(m);
+    for (const m of keep) {
+      const prev = this.waiting.get(m.camera);
+      if (prev && capturedAt(prev) > capturedAt(m)) {
+        this.skip(m);
+        continue;
+      }
+      if (prev) this.skip(prev);
+      this.waiting.set(m.camera, m);
     }
-    await Promise.all(keep.map((m) => this.processOne(m)));
+    this.pump();
+  }
+
+  private skip(m: BusMessage<'frames.raw'>): void {
+    m.ack();
+    this.camera(m.camera).skipped++;
+  }
+
+  /** Starts waiting frames while the core has capacity, the camera whose frame waited longest first. */
+  private pump(): void {
+    const capacity = this.o.core.capacity ?? 1;
+    while (this.active.size < capacity && this.waiting.size > 0 && !this.closing) {
+      let oldest: BusMessage<'frames.raw'> | undefined;
+      for (const m of this.waiting.values()) if (!oldest || capturedAt(m) < capturedAt(oldest)) oldest = m;
+      this.waiting.delete(oldest!.camera);
+      const run: Promise<void> = this.processOne(oldest!)
+        .catch((err: unknown) => {
+          this.log.error({ err, camera: oldest!.camera }, 'privacy stage failed on a frame: redelivered');
+          oldest!.nak(this.o.retryDelayMs);
+        })
+        .finally(() => {
+          this.active.delete(run);
+          this.pump();
+        });
+      this.active.add(run);
+    }
   }
 
   private async processOne(m: BusMessage<'frames.raw'>): Promise<void> {
@@ -207,6 +249,10 @@ export class PrivacyStage {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.starting?.catch(() => undefined);
+      // Started frames finish (publish + ack) before the consumer closes, else the bus would hand them to
+      // another replica a second time; frames not started stay unacked and the close hands them back.
+      this.waiting.clear();
+      while (this.active.size > 0) await Promise.allSettled([...this.active]);
       const c = this.consumer;
       this.consumer = undefined;
       await c?.close();
@@ -215,4 +261,8 @@ export class PrivacyStage {
     })();
     return this.closing;
   }
+}
+
+function capturedAt(m: BusMessage<'frames.raw'>): number {
+  return m.envelope.meta.capturedAt;
 }
