@@ -5,18 +5,10 @@ import { readJpegDimensions } from '../src/jpeg-dimensions';
 import { IngestService } from '../src/ingest-service';
 import { startIngest } from '../src/index';
 import { freePort } from './fixtures/rtsp-server';
+import { waitFor } from './fixtures/wait';
 
 const camera = (c: Partial<CameraConfig> & Pick<CameraConfig, 'id' | 'source'>): CameraConfig => cameraSchema.parse({ name: c.id, ...c });
 
-async function waitFor<T>(probe: () => T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('IngestService on the in-process bus (real ffmpeg)', () => {
   let bus: InProcessBus;

@@ -7,16 +7,8 @@ import type { SourceFrame } from '../src/frame-source';
 import { IngestService } from '../src/ingest-service';
 import { RtspSource } from '../src/rtsp-source';
 import { startRtspServer, type RtspTestServer } from './fixtures/rtsp-server';
+import { waitFor } from './fixtures/wait';
 
-async function waitFor<T>(probe: () => T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('RTSP camera against a real RTSP server on loopback (TCP)', () => {
   let server: RtspTestServer;
