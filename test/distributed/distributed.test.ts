@@ -151,7 +151,17 @@ describe('distributed mode: web + ingest + 2 privacy replicas as separate proces
     expect(health.components.bus).toEqual({ state: 'ok', detail: 'jetstream' });
     expect(health.components.store).toEqual({ state: 'ok', detail: 'postgres' });
     expect(health.components.redis?.state).toBe('ok');
-  }, 35_000);
+    // Ingest and privacy run in other processes: the web judges them by their reports on the bus.
+    const both = await waitUntil(
+      'both privacy replicas and ingest reporting',
+      async () => {
+        const r = await getJson<SystemHealth>('/api/health');
+        return r.body.components.privacy?.detail === '2 replicas reporting' && r.body.components.ingest?.state === 'ok' ? r.body : undefined;
+      },
+      { timeoutMs: 20_000, guard },
+    );
+    expect(both.components.privacy?.state).toBe('ok');
+  }, 60_000);
 
   it('the config camera goes live and only redacted frames reach the socket; snapshot is a JPEG', async () => {
     guard();

@@ -73,6 +73,16 @@ export class HealthBoard extends EventEmitter<HealthBoardEvents> {
     return { ...base, skipped, redactionFailures: failures };
   }
 
+  /** Replicas of each stage that reported within the stale limit, and when ingest last reported. */
+  liveness(): { stages: Record<string, number>; ingestAt: number | null } {
+    const now = Date.now();
+    const stages: Record<string, number> = {};
+    for (const s of this.stages.values()) if (now - s.at <= STATS_STALE_MS) stages[s.stage] = (stages[s.stage] ?? 0) + 1;
+    let ingestAt: number | null = null;
+    for (const h of this.ingest.values()) ingestAt = Math.max(ingestAt ?? 0, h.at);
+    return { stages, ingestAt };
+  }
+
   forget(camera: string): void {
     this.ingest.delete(camera);
   }

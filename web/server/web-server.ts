@@ -110,6 +110,7 @@ export class WebServer {
       bus: { state: busOk ? 'ok' : 'down', detail: this.o.bus.kind },
       store: { state: storeOk ? 'ok' : 'down', detail: this.o.store.kind },
       wall: { state: 'ok', detail: `${this.wall.toJSON().clients} clients` },
+      ...(this.o.mode === 'distributed' ? this.remoteComponents() : {}),
       ...(this.o.components?.() ?? {}),
     };
     const cameras = (await this.o.cameras.list().catch(() => [])).map((c) => this.health.get(c.id));
@@ -117,6 +118,20 @@ export class WebServer {
     let status: ComponentState = states.includes('down') ? 'down' : states.includes('degraded') ? 'degraded' : 'ok';
     if (status === 'ok' && cameras.some((c) => c.state === 'down' || c.state === 'stalled')) status = 'degraded';
     return { status, mode: this.o.mode, version: VERSION, uptimeS: Math.round((Date.now() - this.startedAt) / 1000), components, cameras };
+  }
+
+  /** In distributed mode ingest and privacy run elsewhere: judge them by what they publish on the bus. */
+  private remoteComponents(): SystemHealth['components'] {
+    const { stages, ingestAt } = this.health.liveness();
+    const privacy = stages.privacy ?? 0;
+    const ingestAge = ingestAt === null ? null : Date.now() - ingestAt;
+    return {
+      privacy: privacy > 0 ? { state: 'ok', detail: `${privacy} replicas reporting` } : { state: 'down', detail: 'no privacy replica has reported in 30 s: no frame reaches the wall' },
+      ingest:
+        ingestAge !== null && ingestAge < 30_000
+          ? { state: 'ok', detail: 'reporting' }
+          : { state: 'degraded', detail: ingestAge === null ? 'no ingest report yet' : `last report ${Math.round(ingestAge / 1000)} s ago` },
+    };
   }
 
   /** Stops accepting, closes sockets and consumers. Idempotent. The bus and store belong to the caller. */
