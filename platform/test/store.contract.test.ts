@@ -162,6 +162,20 @@ describe.each(targets)('Store contract on $kind', (target) => {
       await expect(store.healthEvents.list('cam1', -1)).rejects.toBeInstanceOf(RangeError);
     }));
 
+  it('keeps only state changes when health is offered with appendIfStateChanged', () =>
+    withStore(target, async (store) => {
+      expect(await store.healthEvents.appendIfStateChanged(health('cam1', T0 + 1000, 'starting'))).toBe(true);
+      expect(await store.healthEvents.appendIfStateChanged(health('cam1', T0 + 2000, 'live'))).toBe(true);
+      expect(await store.healthEvents.appendIfStateChanged(health('cam1', T0 + 4000, 'live'))).toBe(false);
+      expect(await store.healthEvents.appendIfStateChanged(health('cam2', T0 + 4000, 'live'))).toBe(true);
+      expect(await store.healthEvents.appendIfStateChanged(health('cam1', T0 + 6000, 'down'))).toBe(true);
+      expect((await store.healthEvents.list('cam1')).map((h) => [h.state, h.at])).toEqual([
+        ['down', T0 + 6000],
+        ['live', T0 + 2000],
+        ['starting', T0 + 1000],
+      ]);
+    }));
+
   it('appends a redaction once per frameId, lists newest first and counts', () =>
     withStore(target, async (store) => {
       const first = redaction('cam1', 'cam1:1:1', T0 + 100);

@@ -13,7 +13,7 @@ export interface HealthBoardEvents {
  * Current health of every camera, as the wall and /api/health show it: ingest's record
  * (state, fps, restarts, last error) merged with the pipeline's per-camera counters
  * (frames skipped to stay real-time, frames dropped because redaction failed).
- * Every state change is appended to the store's health events.
+ * Every state change is recorded in the store's health events, once for all web replicas.
  */
 export class HealthBoard extends EventEmitter<HealthBoardEvents> {
   private readonly ingest = new Map<string, CameraHealth>();
@@ -32,9 +32,22 @@ export class HealthBoard extends EventEmitter<HealthBoardEvents> {
 
   async start(): Promise<void> {
     this.consumers.push(
+      // One recorder group for all web replicas: each report is offered to the store once, and the
+      // store keeps it only if the camera's state changed.
+      await this.bus.consume('health', { durable: 'health-recorder', batch: 64, deliverFrom: 'new' }, async (msgs) => {
+        for (const m of msgs) {
+          try {
+            await this.store.healthEvents.appendIfStateChanged(m.envelope.meta);
+            m.ack();
+          } catch (e) {
+            this.log.error({ err: e, camera: m.camera }, 'could not store health event');
+            m.nak(1000);
+          }
+        }
+      }),
       await this.bus.consume('health', { durable: `web-health-${this.instance}`, batch: 64, deliverFrom: 'new', expireAfterIdleMs: 5 * 60_000 }, async (msgs) => {
         for (const m of msgs) {
-          await this.onIngestHealth(m.envelope.meta);
+          this.onIngestHealth(m.envelope.meta);
           m.ack();
         }
       }),
@@ -87,18 +100,11 @@ export class HealthBoard extends EventEmitter<HealthBoardEvents> {
     this.ingest.delete(camera);
   }
 
-  private async onIngestHealth(h: CameraHealth): Promise<void> {
+  private onIngestHealth(h: CameraHealth): void {
     const prev = this.ingest.get(h.camera);
     if (prev && prev.at > h.at) return; // late, out-of-order record
     this.ingest.set(h.camera, h);
-    if (!prev || prev.state !== h.state) {
-      this.log.info({ camera: h.camera, state: h.state, error: h.lastError ?? undefined }, 'camera state');
-      try {
-        await this.store.healthEvents.append(h);
-      } catch (e) {
-        this.log.error({ err: e, camera: h.camera }, 'could not store health event');
-      }
-    }
+    if (!prev || prev.state !== h.state) this.log.info({ camera: h.camera, state: h.state, error: h.lastError ?? undefined }, 'camera state');
     this.emit('health', this.get(h.camera));
   }
 

@@ -130,6 +130,13 @@ describe('REST API (embedded mode)', () => {
       return c.health.state === 'down' ? c : undefined;
     });
     expect(dead.health.lastError).toMatch(/refused|connect/i);
+    // The store keeps the state changes, each once.
+    const events = await waitFor('down recorded', async () => {
+      const list = await t.runtime.ports.store.healthEvents.list('dead');
+      return list.some((e) => e.state === 'down') ? list : undefined;
+    });
+    const states = events.map((e) => e.state);
+    expect(states.every((s, i) => i === 0 || s !== states[i - 1])).toBe(true);
     const pattern = (await (await fetch(`${t.url}/api/cameras/pattern`)).json()) as CameraView;
     expect(pattern.health.state).toBe('live');
     const h = (await (await fetch(`${t.url}/api/health`)).json()) as SystemHealth;

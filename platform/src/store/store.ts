@@ -31,6 +31,8 @@ export interface CameraRepository {
 
 export interface HealthEventRepository {
   append(health: CameraHealth): Promise<void>;
+  /** Appends only if the camera's newest stored event has a different state; true when it stored one. */
+  appendIfStateChanged(health: CameraHealth): Promise<boolean>;
   /** Newest first. */
   list(camera: string, limit?: number): Promise<CameraHealth[]>;
 }
