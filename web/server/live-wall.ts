@@ -146,10 +146,7 @@ export class LiveWall {
     this.closed = true;
     await this.consumer?.close();
     this.io.disconnectSockets(true);
-    await new Promise<void>((resolve) => {
-      // io.close() also closes the http server it is attached to; the owner closes that.
-      this.io.engine.close();
-      resolve();
-    });
+    // Not io.close(): that also closes the http server, which belongs to the WebServer.
+    this.io.engine.close();
   }
 }
