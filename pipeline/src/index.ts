@@ -1,1 +1,3 @@
 export * from './privacy/index';
+export * from './motion/index';
+export * from './tracking/index';

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './grey-image';
+export * from './changed-regions';
+export * from './motion-gate';
