@@ -4,3 +4,4 @@ export * from './geometry';
 export * from './health';
 export * from './api';
 export * from './socket';
+export * from './query';
