@@ -58,8 +58,9 @@ interface Pending {
  * The worker's source is TypeScript. `execArgv: ['--import', 'tsx']` is not enough on Node 20 (module
  * hooks registered by --import do not reach the worker's entry), so a one-line bootstrap registers tsx
  * (tsx/esm/api `register()`) and then imports the worker. Works under `node --import tsx` and under vitest.
+ * Shared with the object detector (pipeline/src/detect).
  */
-function workerBootstrap(entry: URL): string {
+export function workerBootstrap(entry: URL): string {
   // tsx/esm/api resolves to its CommonJS build under require(); the worker imports the ESM one next to it.
   const api = JSON.stringify(pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href);
   return `import(${api}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
@@ -69,7 +70,8 @@ export function defaultFaceModelDir(): string {
   return join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
 }
 
-function defaultWasmDir(): string {
+/** The tfjs-backend-wasm `dist/` folder, for setWasmPaths (shared with the object detector). */
+export function defaultWasmDir(): string {
   return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 }
 
