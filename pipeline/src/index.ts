@@ -4,3 +4,4 @@ export * from './tracking/index';
 export * from './query/index';
 export * from './detect/index';
 export * from './attributes/index';
+export * from './matching/index';
