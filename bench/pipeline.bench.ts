@@ -325,8 +325,12 @@ async function main(): Promise<void> {
   if (samples.length === 0) throw new BenchError('no raw frame captured for the models-alone baseline');
 
   // Models alone, on the same frames, same face model, nothing else running.
-  const models = await measurePrivacyModels(samples, { face: { model: FACE_MODEL === 'tiny_face_detector' ? 'tiny_face_detector' : 'ssd_mobilenetv1' } });
-  const modelsMsPerFrame = models.face.msPerFrame.mean + models.text.msPerFrame.mean;
+  const objectDetection = (process.env.PRIVACY_OBJECT_DETECTION ?? 'on') === 'on';
+  const models = await measurePrivacyModels(samples, {
+    face: { model: FACE_MODEL === 'tiny_face_detector' ? 'tiny_face_detector' : 'ssd_mobilenetv1' },
+    ...(objectDetection ? { objects: {} } : {}),
+  });
+  const modelsMsPerFrame = models.face.msPerFrame.mean + models.text.msPerFrame.mean + (models.objects?.msPerFrame.mean ?? 0);
   // The models alone on as many threads as the pipeline has (perfect scaling assumed: a conservative baseline).
   const modelsFps = (1000 / modelsMsPerFrame) * Number(opts.replicas);
   const ratio = steady.fps_out / modelsFps;
@@ -382,8 +386,9 @@ async function main(): Promise<void> {
       frames: samples.length,
       face: models.face,
       text: models.text,
+      objects: models.objects ?? null,
       fps: r3(modelsFps),
-      formula: 'models_alone_fps = privacy_replicas × 1000 / (face.msPerFrame.mean + text.msPerFrame.mean): the models run sequentially on one thread, in this process, on raw frames captured in phase 1, scaled perfectly to the pipeline\'s thread count',
+      formula: 'models_alone_fps = privacy_replicas × 1000 / (face.msPerFrame.mean + text.msPerFrame.mean + objects.msPerFrame.mean when object detection is on, every frame: no motion-gating credit): the models run sequentially on one thread, in this process, on raw frames captured in phase 1, scaled perfectly to the pipeline\'s thread count',
     },
     pipeline_vs_models_ratio: r3(ratio),
     pipeline_vs_models_ratio_formula: 'fps_out / models_alone.fps (phase 1)',
