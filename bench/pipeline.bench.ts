@@ -90,6 +90,9 @@ interface Counters {
   processed: number;
   skipped: number;
   failures: number;
+  /** Processed frames whose object detection ran / was skipped by motion gating. */
+  objectRuns: number;
+  motionSkipped: number;
   cpuMicros: number;
   children: Map<number, ProcSample>;
 }
@@ -109,15 +112,23 @@ function snapshot(rt: RuntimeT, withProc: boolean): Counters {
     skipped += c.skipped;
     failures += c.failures;
   }
+  let objectRuns = 0;
+  let motionSkipped = 0;
+  for (const st of rt.privacy?.toJSON().stages ?? []) {
+    for (const c of Object.values(st.cameras)) {
+      objectRuns += c.objectRuns;
+      motionSkipped += c.motionSkipped;
+    }
+  }
   const u = process.cpuUsage();
   const children = new Map<number, ProcSample>();
   if (withProc) for (const s of descendants()) children.set(s.pid, s);
-  return { at: performance.now(), published, droppedBackpressure, processed, skipped, failures, cpuMicros: u.user + u.system, children };
+  return { at: performance.now(), published, droppedBackpressure, processed, skipped, failures, objectRuns, motionSkipped, cpuMicros: u.user + u.system, children };
 }
 
-type Part = 'total' | 'face' | 'text' | 'redact';
+type Part = 'total' | 'face' | 'text' | 'objects' | 'redact';
 /** Stage percentiles from PrivacyCore's latency windows; with several replicas, the worst replica's. */
-function stageMs(rt: RuntimeT): Record<'privacy' | 'face' | 'text' | 'redact', { p50: number | null; p99: number | null; count: number }> {
+function stageMs(rt: RuntimeT): Record<'privacy' | 'face' | 'text' | 'objects' | 'redact', { p50: number | null; p99: number | null; count: number }> {
   const stages = rt.privacy?.toJSON().stages ?? [];
   const merge = (part: Part): { p50: number | null; p99: number | null; count: number } => {
     const xs = stages.map((s) => s.core.ms[part]);
@@ -127,7 +138,7 @@ function stageMs(rt: RuntimeT): Record<'privacy' | 'face' | 'text' | 'redact', {
     };
     return { p50: max(xs.map((x) => x.p50)), p99: max(xs.map((x) => x.p99)), count: xs.reduce((a, x) => a + x.count, 0) };
   };
-  return { privacy: merge('total'), face: merge('face'), text: merge('text'), redact: merge('redact') };
+  return { privacy: merge('total'), face: merge('face'), text: merge('text'), objects: merge('objects'), redact: merge('redact') };
 }
 
 function cameraConfigs(n: number): StreamsConfig {
@@ -158,6 +169,8 @@ interface PhaseResult {
     privacy_to_wall: { p50: number | null; p99: number | null };
   };
   skipped_ratio: number;
+  /** Of the frames processed in the window, the share whose object detection was skipped by motion gating (last detections reused). */
+  motion_skipped_ratio: number;
   redaction_failures: number;
   dropped_backpressure: number;
   privacy_processed_fps: number;
@@ -189,6 +202,7 @@ async function runPhase(name: string, cameras: number, seconds: number, sample?:
         LOG_LEVEL,
         PRIVACY_FACE_MODEL: FACE_MODEL,
         PRIVACY_REPLICAS: opts.replicas,
+        PRIVACY_OBJECT_DETECTION: process.env.PRIVACY_OBJECT_DETECTION,
       }),
       config: cameraConfigs(cameras),
     });
@@ -270,6 +284,7 @@ async function runPhase(name: string, cameras: number, seconds: number, sample?:
       ingest_to_wall_p50_by_third_ms: [third(0), third(1), third(2)],
       latency_breakdown_ms: { queue_before_privacy: pp(queue), privacy: pp(priv), privacy_to_wall: pp(toWall) },
       skipped_ratio: r3((b.skipped - a.skipped) / publishedIn),
+      motion_skipped_ratio: r3((b.motionSkipped - a.motionSkipped) / Math.max(1, b.motionSkipped - a.motionSkipped + (b.objectRuns - a.objectRuns))),
       redaction_failures: b.failures - a.failures,
       dropped_backpressure: b.droppedBackpressure - a.droppedBackpressure,
       privacy_processed_fps: r3((b.processed - a.processed) / wallS),
@@ -310,8 +325,12 @@ async function main(): Promise<void> {
   if (samples.length === 0) throw new BenchError('no raw frame captured for the models-alone baseline');
 
   // Models alone, on the same frames, same face model, nothing else running.
-  const models = await measurePrivacyModels(samples, { face: { model: FACE_MODEL === 'tiny_face_detector' ? 'tiny_face_detector' : 'ssd_mobilenetv1' } });
-  const modelsMsPerFrame = models.face.msPerFrame.mean + models.text.msPerFrame.mean;
+  const objectDetection = (process.env.PRIVACY_OBJECT_DETECTION ?? 'on') === 'on';
+  const models = await measurePrivacyModels(samples, {
+    face: { model: FACE_MODEL === 'tiny_face_detector' ? 'tiny_face_detector' : 'ssd_mobilenetv1' },
+    ...(objectDetection ? { objects: {} } : {}),
+  });
+  const modelsMsPerFrame = models.face.msPerFrame.mean + models.text.msPerFrame.mean + (models.objects?.msPerFrame.mean ?? 0);
   // The models alone on as many threads as the pipeline has (perfect scaling assumed: a conservative baseline).
   const modelsFps = (1000 / modelsMsPerFrame) * Number(opts.replicas);
   const ratio = steady.fps_out / modelsFps;
@@ -356,6 +375,9 @@ async function main(): Promise<void> {
     fps_out: steady.fps_out,
     privacy_processed_fps: steady.privacy_processed_fps,
     skipped_ratio: steady.skipped_ratio,
+    motion_skipped_ratio: steady.motion_skipped_ratio,
+    object_detection: process.env.PRIVACY_OBJECT_DETECTION ?? 'on',
+    detector_ms: { p50: steady.stage_ms.objects.p50, p99: steady.stage_ms.objects.p99 },
     redaction_failures: steady.redaction_failures,
     dropped_backpressure: steady.dropped_backpressure,
     stage_ms: steady.stage_ms,
@@ -364,8 +386,9 @@ async function main(): Promise<void> {
       frames: samples.length,
       face: models.face,
       text: models.text,
+      objects: models.objects ?? null,
       fps: r3(modelsFps),
-      formula: 'models_alone_fps = privacy_replicas × 1000 / (face.msPerFrame.mean + text.msPerFrame.mean): the models run sequentially on one thread, in this process, on raw frames captured in phase 1, scaled perfectly to the pipeline\'s thread count',
+      formula: 'models_alone_fps = privacy_replicas × 1000 / (face.msPerFrame.mean + text.msPerFrame.mean + objects.msPerFrame.mean when object detection is on, every frame: no motion-gating credit): the models run sequentially on one thread, in this process, on raw frames captured in phase 1, scaled perfectly to the pipeline\'s thread count',
     },
     pipeline_vs_models_ratio: r3(ratio),
     pipeline_vs_models_ratio_formula: 'fps_out / models_alone.fps (phase 1)',
@@ -384,6 +407,7 @@ async function main(): Promise<void> {
       ingest_to_wall_p50_by_third_ms: overload.ingest_to_wall_p50_by_third_ms,
       latency_breakdown_ms: overload.latency_breakdown_ms,
       skipped_ratio: overload.skipped_ratio,
+      motion_skipped_ratio: overload.motion_skipped_ratio,
       fps_in: overload.fps_in,
       fps_out: overload.fps_out,
       privacy_processed_fps: overload.privacy_processed_fps,

@@ -36,10 +36,28 @@ export interface ModelVersion {
   version: string;
 }
 
+/** One COCO object found inside the privacy boundary (frame pixels), for the scene/tracking stage. */
+export type DetectedObjectBox = Box & { label: string; score: number };
+
+/** What the motion gate decided for a frame: whether the object detector ran on it or its last detections were reused. */
+export interface MotionDecision {
+  /** The object detector ran on this frame (motion, warm-up, forced, global change); false: the camera's last detections were reused. */
+  ran: boolean;
+  /** Fraction of the small grey image that changed. */
+  changedRatio: number;
+  /** 'motion' | 'warm-up' | 'forced' | 'global-change' | 'still' | 'off' (no object detector). */
+  reason: string;
+}
+
 /** What the privacy stage hid in a frame. */
 export interface RedactionSummary {
   faces: Box[];
   plates: Box[];
+  /** Head regions of detected people (label 'person-head'), redacted even where no face was found. */
+  heads: Box[];
+  /** Every COCO object of this frame (reused from the last run when nothing moved). Empty when object detection is off. */
+  objects: DetectedObjectBox[];
+  motion: MotionDecision;
   method: 'pixelate' | 'blur';
   models: ModelVersion[];
   /** Time spent in the privacy stage for this frame. */

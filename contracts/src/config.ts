@@ -75,6 +75,8 @@ export const privacySchema = z
     faces: z.boolean().default(true),
     /** Redact licence plates and other text regions. Default true. */
     plates: z.boolean().default(true),
+    /** Redact the head region of every detected person (catches faces too small for the face model). Default true. */
+    heads: z.boolean().default(true),
     /** How regions are hidden. Default 'pixelate'. */
     method: z.enum(['pixelate', 'blur']).default('pixelate'),
     /** Grow each redacted box by this fraction of its size on every side. Default 0.15. */
@@ -95,7 +97,7 @@ export const cameraSchema = z
     /** Width frames are scaled to (height keeps the aspect ratio). Default 640. */
     width: z.number().int().min(64).max(3840).default(640),
     zones: z.array(zoneSchema).max(64).default([]),
-    privacy: privacySchema.default({ faces: true, plates: true, method: 'pixelate', margin: 0.15 }),
+    privacy: privacySchema.default({ faces: true, plates: true, heads: true, method: 'pixelate', margin: 0.15 }),
     enabled: z.boolean().default(true),
   })
   .strict();

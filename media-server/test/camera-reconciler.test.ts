@@ -69,7 +69,7 @@ describe('CameraReconciler', () => {
     await catalog.start();
     await reconciler.start();
     const supervisor = ingest.camera('c');
-    await store.cameras.upsert(record('c', { name: 'Renamed', privacy: { faces: true, plates: false, method: 'blur', margin: 0.2 } }));
+    await store.cameras.upsert(record('c', { name: 'Renamed', privacy: { faces: true, plates: false, heads: true, method: 'blur', margin: 0.2 } }));
     await catalog.refresh();
     await reconciler.settled();
     expect(ingest.camera('c')).toBe(supervisor);

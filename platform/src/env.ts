@@ -25,6 +25,8 @@ export const envSchema = z.object({
   PRIVACY_FACE_MODEL: z.enum(['ssd_mobilenetv1', 'tiny_face_detector']).default('ssd_mobilenetv1'),
   /** Face-model threads of this process's privacy stage. Default: the machine's cores, at most 4. */
   PRIVACY_REPLICAS: z.coerce.number().int().min(1).max(8).default(Math.max(1, Math.min(4, availableParallelism()))),
+  /** Person/object detection inside the privacy boundary (head regions redacted, COCO objects in the metadata), motion-gated. off = faces and text only. */
+  PRIVACY_OBJECT_DETECTION: z.enum(['on', 'off']).default('on'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -60,7 +60,7 @@ function camera(id: string, overrides: Partial<CameraRecord> = {}): CameraRecord
     fps: 2.5,
     width: 640,
     zones: [{ name: 'door', polygon: [[0.1, 0.2], [0.5, 0.2], [0.5, 0.9]] }],
-    privacy: { faces: true, plates: false, method: 'blur', margin: 0.15 },
+    privacy: { faces: true, plates: false, heads: true, method: 'blur', margin: 0.15 },
     enabled: true,
     origin: 'api',
     createdAt: T0,
@@ -95,7 +95,7 @@ function snapshot(cam: string, capturedAt: number, jpeg: Uint8Array): { meta: Re
       capturedAt,
       width: 640,
       height: 480,
-      redaction: { faces: [], plates: [{ x: 1, y: 2, w: 3, h: 4 }], method: 'pixelate', models: [], ms: 3.5, redactedAt: capturedAt + 5 },
+      redaction: { faces: [], plates: [{ x: 1, y: 2, w: 3, h: 4 }], heads: [], objects: [], motion: { ran: false, changedRatio: 0, reason: 'off' }, method: 'pixelate', models: [], ms: 3.5, redactedAt: capturedAt + 5 },
     },
     jpeg,
   };

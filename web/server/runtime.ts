@@ -62,6 +62,7 @@ export class Runtime {
           instance,
           faceModel: env.PRIVACY_FACE_MODEL,
           replicas: env.PRIVACY_REPLICAS,
+          objectDetection: env.PRIVACY_OBJECT_DETECTION === 'on',
           logger: log.child({ component: 'privacy' }),
         });
         started.push(privacy);

@@ -12,3 +12,4 @@ export * from './privacy-stage';
 export * from './measure-privacy-models';
 export * from './privacy-service';
 export * from './privacy-core-pool';
+export * from './perception-memory';

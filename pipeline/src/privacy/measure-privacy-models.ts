@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { ObjectDetector, type ObjectDetectorOptions } from '../detect/object-detector';
 import { FaceDetector, type FaceDetectorOptions } from './face-detector';
 import type { PrivacyDetector } from './privacy-detector';
 import { TextRegionDetector, type TextRegionDetectorOptions } from './text-region-detector';
@@ -13,6 +14,8 @@ export interface ModelTiming {
 export interface MeasurePrivacyModelsOptions {
   face?: FaceDetectorOptions;
   text?: TextRegionDetectorOptions;
+  /** Also time the object detector (person detection in the boundary). Default: not timed. */
+  objects?: ObjectDetectorOptions;
   /** Untimed warm-up passes first (JIT, wasm, ORT arena). Default 2. */
   warmup?: number;
   /** Passes over the frames. Default 1. */
@@ -24,7 +27,7 @@ export interface MeasurePrivacyModelsOptions {
  * benchmark can compare the pipeline's throughput with what the models can do. Loads and closes its
  * own detectors. Face time includes the JPEG decode in the worker; text time includes resize and post-processing.
  */
-export async function measurePrivacyModels(jpegs: Uint8Array[], options: MeasurePrivacyModelsOptions = {}): Promise<{ face: ModelTiming; text: ModelTiming }> {
+export async function measurePrivacyModels(jpegs: Uint8Array[], options: MeasurePrivacyModelsOptions = {}): Promise<{ face: ModelTiming; text: ModelTiming; objects?: ModelTiming }> {
   if (jpegs.length === 0) throw new RangeError('measurePrivacyModels needs at least one frame');
   const sizes = await Promise.all(
     jpegs.map(async (j) => {
@@ -62,5 +65,19 @@ export async function measurePrivacyModels(jpegs: Uint8Array[], options: Measure
   // One after the other: each alone, as the benchmark's baseline.
   const face = await run(new FaceDetector(options.face));
   const text = await run(new TextRegionDetector(options.text));
-  return { face, text };
+  if (!options.objects) return { face, text };
+  const detector = new ObjectDetector(options.objects);
+  const objects = await run({
+    name: 'objects',
+    get models() {
+      return detector.models;
+    },
+    start: () => detector.start(),
+    detect: async (jpeg) => {
+      const r = await detector.detect(jpeg);
+      return { boxes: r.boxes, ms: r.ms };
+    },
+    close: () => detector.close(),
+  });
+  return { face, text, objects };
 }

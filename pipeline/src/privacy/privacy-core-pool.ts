@@ -62,13 +62,16 @@ export class PrivacyCorePool implements PrivacyProcessor {
   /** Counts summed over the cores; latency percentiles are the worst core's (they are not mergeable exactly). */
   toJSON(): PrivacyCoreStats {
     const all = this.cores.map((c) => c.toJSON());
-    const out: PrivacyCoreStats = { frames: 0, redacted: 0, failures: 0, failuresByReason: {}, facesFound: 0, textRegionsFound: 0, ms: { ...all[0]!.ms } };
+    const out: PrivacyCoreStats = { frames: 0, redacted: 0, failures: 0, failuresByReason: {}, facesFound: 0, textRegionsFound: 0, headsFound: 0, objectRuns: 0, objectReused: 0, ms: { ...all[0]!.ms } };
     for (const s of all) {
       out.frames += s.frames;
       out.redacted += s.redacted;
       out.failures += s.failures;
       out.facesFound += s.facesFound;
       out.textRegionsFound += s.textRegionsFound;
+      out.headsFound += s.headsFound;
+      out.objectRuns += s.objectRuns;
+      out.objectReused += s.objectReused;
       for (const [k, v] of Object.entries(s.failuresByReason)) out.failuresByReason[k as keyof PrivacyCoreStats['failuresByReason']] = (out.failuresByReason[k as keyof PrivacyCoreStats['failuresByReason']] ?? 0) + (v ?? 0);
     }
     for (const key of Object.keys(out.ms) as (keyof PrivacyCoreStats['ms'])[]) {

@@ -1,14 +1,16 @@
 import type { PrivacySettings, StageStats } from '@chronotrace/contracts';
 import { StageStatsPublisher, createLogger, type Bus, type CameraCatalog, type Logger, type Store } from '@chronotrace/platform';
 import type { FaceModel } from './face-detector.protocol';
+import { ObjectDetector } from '../detect/object-detector';
 import { FaceDetector } from './face-detector';
+import { PerceptionMemory } from './perception-memory';
 import { TextRegionDetector } from './text-region-detector';
 import { PrivacyCore } from './privacy-core';
 import { PrivacyStage } from './privacy-stage';
 import { PrivacyCorePool } from './privacy-core-pool';
 
 /** Settings for a camera the catalog does not know (yet): hide everything. */
-export const STRICTEST_PRIVACY: PrivacySettings = { faces: true, plates: true, method: 'pixelate', margin: 0.15 };
+export const STRICTEST_PRIVACY: PrivacySettings = { faces: true, plates: true, heads: true, method: 'pixelate', margin: 0.15 };
 
 export interface PrivacyServiceOptions {
   bus: Bus;
@@ -21,6 +23,8 @@ export interface PrivacyServiceOptions {
   faceModel?: FaceModel;
   /** PrivacyCores in this process's stage, each with its own face-model worker thread. Default 1. */
   replicas?: number;
+  /** Person/object detection in the boundary (one object-model thread per core), motion-gated. Default true. */
+  objectDetection?: boolean;
   logger?: Logger;
 }
 
@@ -32,6 +36,8 @@ export interface PrivacyServiceOptions {
  */
 export class PrivacyService {
   readonly stage: PrivacyStage;
+  /** Motion gates and last object detections per camera, shared by the cores. */
+  readonly perception = new PerceptionMemory();
   private readonly publisher: StageStatsPublisher;
   private closing: Promise<void> | undefined;
 
@@ -39,7 +45,12 @@ export class PrivacyService {
     const log = o.logger ?? createLogger('privacy');
     const cores = Array.from({ length: o.replicas ?? 1 }, (_, i) => {
       const l = log.child({ core: i });
-      return new PrivacyCore({ face: new FaceDetector({ model: o.faceModel ?? 'ssd_mobilenetv1', logger: l }), text: new TextRegionDetector({ logger: l }), logger: l });
+      return new PrivacyCore({
+        face: new FaceDetector({ model: o.faceModel ?? 'ssd_mobilenetv1', logger: l }),
+        text: new TextRegionDetector({ logger: l }),
+        ...(o.objectDetection === false ? {} : { objects: new ObjectDetector({ logger: l }), memory: this.perception }),
+        logger: l,
+      });
     });
     this.stage = new PrivacyStage({
       bus: o.bus,
@@ -61,8 +72,8 @@ export class PrivacyService {
     return this.stage.stageCounters();
   }
 
-  toJSON(): { replicas: number; stages: ReturnType<PrivacyStage['stats']>[] } {
-    return { replicas: this.o.replicas ?? 1, stages: [this.stage.stats()] };
+  toJSON(): { replicas: number; stages: ReturnType<PrivacyStage['stats']>[]; perception: ReturnType<PerceptionMemory['toJSON']> } {
+    return { replicas: this.o.replicas ?? 1, stages: [this.stage.stats()], perception: this.perception.toJSON() };
   }
 
   /** Drains every stage (in-flight frames finish), then publishes the final counters. Idempotent. */

@@ -43,6 +43,10 @@ export interface PrivacyCameraCounters {
   redactionFailures: number;
   /** Publish or store failures (the frame is redelivered). */
   publishFailures: number;
+  /** Processed frames the object detector ran on. */
+  objectRuns: number;
+  /** Processed frames whose object detection was skipped by motion gating (the camera's last detections reused). */
+  motionSkipped: number;
 }
 
 export interface PrivacyStageStats {
@@ -113,7 +117,7 @@ export class PrivacyStage {
   private camera(camera: string): PrivacyCameraCounters {
     let c = this.counters.get(camera);
     if (!c) {
-      c = { processed: 0, skipped: 0, redactionFailures: 0, publishFailures: 0 };
+      c = { processed: 0, skipped: 0, redactionFailures: 0, publishFailures: 0, objectRuns: 0, motionSkipped: 0 };
       this.counters.set(camera, c);
     }
     return c;
@@ -226,6 +230,8 @@ export class PrivacyStage {
       }
       m.ack();
       counters.processed++;
+      if (r.motion.ran) counters.objectRuns++;
+      else if (r.motion.reason !== 'off') counters.motionSkipped++;
     } finally {
       this.inFlight--;
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FrameMeta, PrivacySettings } from '@chronotrace/contracts';
 import { PrivacyCorePool, type PrivacyCoreStats, type PrivacyFrame, type PrivacyProcessor, type PrivacyResult } from '../../src/privacy/index';
 
-const settings: PrivacySettings = { faces: true, plates: true, method: 'pixelate', margin: 0.1 };
+const settings: PrivacySettings = { faces: true, plates: true, heads: true, method: 'pixelate', margin: 0.1 };
 
 /** A core that takes `ms` per frame and records which frames it handled and its peak concurrency. */
 class TimedCore implements PrivacyProcessor {
@@ -28,7 +28,7 @@ class TimedCore implements PrivacyProcessor {
   }
   toJSON(): PrivacyCoreStats {
     const w = { count: this.handled.length, p50: this.p50, p99: this.p50 * 2 };
-    return { frames: this.handled.length, redacted: 0, failures: this.handled.length, failuresByReason: { closed: this.handled.length }, facesFound: 1, textRegionsFound: 0, ms: { total: w, face: w, text: w, redact: w } };
+    return { frames: this.handled.length, redacted: 0, failures: this.handled.length, failuresByReason: { closed: this.handled.length }, facesFound: 1, textRegionsFound: 0, headsFound: 0, objectRuns: 0, objectReused: 0, ms: { total: w, face: w, text: w, objects: w, redact: w } };
   }
 }
 

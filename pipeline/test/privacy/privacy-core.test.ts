@@ -4,7 +4,7 @@ import { PrivacyCore } from '../../src/privacy/privacy-core';
 import { FixedBoxDetector, HangingDetector, ThrowingDetector } from './detector-doubles';
 import { fixture } from './face-eval-set';
 
-const SETTINGS: PrivacySettings = { faces: true, plates: true, method: 'pixelate', margin: 0.15 };
+const SETTINGS: PrivacySettings = { faces: true, plates: true, heads: true, method: 'pixelate', margin: 0.15 };
 const meta = (frameId = 'cam1:1:1'): FrameMeta => ({ camera: 'cam1', frameId, seq: 1, capturedAt: Date.now(), width: 512, height: 512 });
 
 describe('PrivacyCore', () => {

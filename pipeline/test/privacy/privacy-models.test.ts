@@ -15,7 +15,7 @@ import { TextRegionDetector } from '../../src/privacy/text-region-detector';
 import { closeUps, fixture, matches, smallFaces } from './face-eval-set';
 import { collectRedacted, rawMeta, until } from './stage-harness';
 
-const SETTINGS: PrivacySettings = { faces: true, plates: true, method: 'pixelate', margin: 0.15 };
+const SETTINGS: PrivacySettings = { faces: true, plates: true, heads: true, method: 'pixelate', margin: 0.15 };
 
 /** A street frame with a plate-like sign carrying big text. */
 async function frameWithText(): Promise<{ jpeg: Buffer; text: { x: number; y: number; w: number; h: number } }> {

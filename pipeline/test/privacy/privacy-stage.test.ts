@@ -7,7 +7,7 @@ import { FixedBoxDetector, ThrowingDetector } from './detector-doubles';
 import { fixture } from './face-eval-set';
 import { collectRedacted, FlakyPublishBus, rawMeta, until } from './stage-harness';
 
-const SETTINGS: PrivacySettings = { faces: true, plates: true, method: 'pixelate', margin: 0.15 };
+const SETTINGS: PrivacySettings = { faces: true, plates: true, heads: true, method: 'pixelate', margin: 0.15 };
 const fastCore = (): PrivacyCore =>
   new PrivacyCore({ face: new FixedBoxDetector('face', [{ x: 100, y: 100, w: 40, h: 50, score: 0.9, label: 'face' }]), text: new FixedBoxDetector('text', []) });
 
@@ -45,7 +45,7 @@ describe('PrivacyStage (detector doubles, InProcessBus, PgliteStore)', () => {
     const [record] = await store.redactions.list('cam1');
     expect(record).toMatchObject({ frameId: meta.frameId, camera: 'cam1', method: 'pixelate', faces: [{ x: 100, y: 100, w: 40, h: 50 }] });
     await until('ack', () => (stage.stats().consumer?.acked ?? 0) === 1);
-    expect(stage.stats().cameras.cam1).toEqual({ processed: 1, skipped: 0, redactionFailures: 0, publishFailures: 0 });
+    expect(stage.stats().cameras.cam1).toEqual({ objectRuns: 0, motionSkipped: 0, processed: 1, skipped: 0, redactionFailures: 0, publishFailures: 0 });
     await stage.close();
   });
 

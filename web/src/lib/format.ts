@@ -27,7 +27,8 @@ export function plural(n: number, one: string, many: string): string {
 /** The privacy indicator: what the redaction stage hid in the latest frame. */
 export function privacyText(meta: RedactedFrameMeta | null): string {
   if (!meta) return 'Redaction on · no frame yet';
-  return `${plural(meta.redaction.faces.length, 'face', 'faces')} · ${plural(meta.redaction.plates.length, 'plate', 'plates')} hidden`;
+  const heads = meta.redaction.heads?.length ?? 0;
+  return `${plural(meta.redaction.faces.length, 'face', 'faces')} · ${heads > 0 ? `${plural(heads, 'head', 'heads')} · ` : ''}${plural(meta.redaction.plates.length, 'plate', 'plates')} hidden`;
 }
 
 export function fpsText(fps: number): string {
