@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Distributed mode on one machine, against NATS JetStream, PostgreSQL and Redis that are already running
 # (defaults: 127.0.0.1:4222, postgres://postgres@127.0.0.1:5432/test, redis://127.0.0.1:6379).
-# Starts ingest, PRIVACY_REPLICAS privacy workers (default 2) and the web process; Ctrl-C stops them all.
+# Starts ingest, PRIVACY_PROCESSES privacy processes (default 2; each runs PRIVACY_REPLICAS model threads)
+# and the web process; Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MODE=distributed
-replicas="${PRIVACY_REPLICAS:-2}"
+replicas="${PRIVACY_PROCESSES:-2}"
 [ -f web/build/handler.js ] || npm run build
 pids=()
 cleanup() { kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true; }
