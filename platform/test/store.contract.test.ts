@@ -80,6 +80,7 @@ function redaction(cam: string, frameId: string, capturedAt: number): RedactionR
     redactedAt: capturedAt + 41,
     faces: [{ x: 10, y: 20, w: 30.5, h: 40, score: 0.875, label: 'face' }],
     plates: [],
+    heads: [{ x: 5, y: 6, w: 12.5, h: 14, score: 0.71, label: 'person-head' }],
     method: 'pixelate',
     models: [{ name: 'tiny_face_detector', version: '1.7.15' }],
     ms: 12.625,

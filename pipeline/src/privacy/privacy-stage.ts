@@ -208,6 +208,7 @@ export class PrivacyStage {
           redactedAt: r.redactedAt,
           faces: r.faces,
           plates: r.plates,
+          heads: r.heads,
           method: r.method,
           models: r.models,
           ms: r.ms,

@@ -44,6 +44,7 @@ describe('PrivacyStage (detector doubles, InProcessBus, PgliteStore)', () => {
     expect(Buffer.from(got?.body ?? []).equals(jpeg)).toBe(false);
     const [record] = await store.redactions.list('cam1');
     expect(record).toMatchObject({ frameId: meta.frameId, camera: 'cam1', method: 'pixelate', faces: [{ x: 100, y: 100, w: 40, h: 50 }] });
+    expect(record?.heads).toEqual(got?.meta.redaction.heads);
     await until('ack', () => (stage.stats().consumer?.acked ?? 0) === 1);
     expect(stage.stats().cameras.cam1).toEqual({ objectRuns: 0, motionSkipped: 0, processed: 1, skipped: 0, redactionFailures: 0, publishFailures: 0 });
     await stage.close();

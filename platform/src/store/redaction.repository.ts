@@ -9,6 +9,7 @@ interface RedactionRow {
   redacted_at: number | string;
   faces: Box[];
   plates: Box[];
+  heads: Box[];
   method: RedactionRecord['method'];
   models: ModelVersion[];
   ms: number | string;
@@ -22,6 +23,7 @@ function toRecord(r: RedactionRow): RedactionRecord {
     redactedAt: toNumber(r.redacted_at),
     faces: r.faces,
     plates: r.plates,
+    heads: r.heads,
     method: r.method,
     models: r.models,
     ms: toNumber(r.ms),
@@ -33,8 +35,8 @@ export class SqlRedactionRepository implements RedactionRepository {
 
   async append(record: RedactionRecord): Promise<void> {
     await this.db.query(
-      `INSERT INTO redaction_records (frame_id, camera, captured_at, redacted_at, faces, plates, method, models, ms)
-       VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7, $8::text::jsonb, $9)
+      `INSERT INTO redaction_records (frame_id, camera, captured_at, redacted_at, faces, plates, heads, method, models, ms)
+       VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8, $9::text::jsonb, $10)
        ON CONFLICT (frame_id) DO NOTHING`,
       [
         record.frameId,
@@ -43,6 +45,7 @@ export class SqlRedactionRepository implements RedactionRepository {
         record.redactedAt,
         JSON.stringify(record.faces),
         JSON.stringify(record.plates),
+        JSON.stringify(record.heads),
         record.method,
         JSON.stringify(record.models),
         record.ms,
@@ -53,7 +56,7 @@ export class SqlRedactionRepository implements RedactionRepository {
   /** Newest capture first. Default limit 100, at most 10,000. */
   async list(camera: string, limit?: number): Promise<RedactionRecord[]> {
     const rows = await this.db.query<RedactionRow>(
-      `SELECT frame_id, camera, captured_at, redacted_at, faces, plates, method, models, ms
+      `SELECT frame_id, camera, captured_at, redacted_at, faces, plates, heads, method, models, ms
        FROM redaction_records WHERE camera = $1 ORDER BY captured_at DESC, frame_id DESC LIMIT $2`,
       [camera, listLimit(limit)],
     );

@@ -8,6 +8,8 @@ export interface RedactionRecord {
   redactedAt: number;
   faces: Box[];
   plates: Box[];
+  /** Head regions of detected persons. */
+  heads: Box[];
   method: 'pixelate' | 'blur';
   models: ModelVersion[];
   ms: number;
