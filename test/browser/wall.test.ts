@@ -47,8 +47,15 @@ describe('live wall in Chromium', () => {
       { timeout: 40_000 },
     );
     const first = await framesOf(page);
-    // …and keeps getting them.
-    await page.waitForTimeout(3000);
+    // …and keeps getting them (no fixed time: two cores share ingest, three models and the browser).
+    await page.waitForFunction(
+      (before) =>
+        [...document.querySelectorAll<HTMLElement>('[data-testid="camera-tile"]')].every(
+          (el) => Number(el.dataset.frames) > (before[el.dataset.camera ?? ''] ?? Infinity),
+        ),
+      first,
+      { timeout: 30_000 },
+    );
     const later = await framesOf(page);
     for (const c of CAMERAS) expect(later[c.id], c.id).toBeGreaterThan(first[c.id]!);
     const states = await page.$$eval('[data-testid="camera-tile"]', (els) => els.map((el) => (el as HTMLElement).dataset.state));

@@ -73,6 +73,9 @@ export class PrivacyStage {
   private inFlight = 0;
   /** The newest frame of each camera waiting for a free core (one per camera: a newer one replaces it). */
   private readonly waiting = new Map<string, BusMessage<'frames.raw'>>();
+  /** When each camera last got a core (a dispatch counter), for taking cameras in turn. */
+  private readonly lastServed = new Map<string, number>();
+  private serveCount = 0;
   /** Frames being redacted now, at most the core's capacity. */
   private readonly active = new Set<Promise<void>>();
 
@@ -150,13 +153,25 @@ export class PrivacyStage {
     this.camera(m.camera).skipped++;
   }
 
-  /** Starts waiting frames while the core has capacity, the camera whose frame waited longest first. */
+  /**
+   * Starts waiting frames while the core has capacity, taking cameras in turn: the camera served
+   * longest ago goes first (capture time breaks ties). Picking the oldest frame instead starves the
+   * cameras whose newest frame keeps replacing the waiting one just before a core frees up.
+   */
   private pump(): void {
     const capacity = this.o.core.capacity ?? 1;
     while (this.active.size < capacity && this.waiting.size > 0 && !this.closing) {
       let oldest: BusMessage<'frames.raw'> | undefined;
-      for (const m of this.waiting.values()) if (!oldest || capturedAt(m) < capturedAt(oldest)) oldest = m;
+      for (const m of this.waiting.values()) {
+        if (!oldest) oldest = m;
+        else {
+          const a = this.lastServed.get(m.camera) ?? 0;
+          const b = this.lastServed.get(oldest.camera) ?? 0;
+          if (a < b || (a === b && capturedAt(m) < capturedAt(oldest))) oldest = m;
+        }
+      }
       this.waiting.delete(oldest!.camera);
+      this.lastServed.set(oldest!.camera, ++this.serveCount);
       const run: Promise<void> = this.processOne(oldest!)
         .catch((err: unknown) => {
           this.log.error({ err, camera: oldest!.camera }, 'privacy stage failed on a frame: redelivered');
