@@ -116,4 +116,59 @@ describe('PrivacyStage (detector doubles, InProcessBus, PgliteStore)', () => {
     expect(face.closed).toBe(true);
     await expect(stage.start()).rejects.toThrow(/closed/);
   });
+
+  it('takes cameras in turn when frames keep arriving: no camera starves behind one whose frames are older', async () => {
+    const face = new GatedDetector();
+    const core = new PrivacyCore({ face, text: new FixedBoxDetector('text', []) });
+    const stage = new PrivacyStage({ bus, redactions: store.redactions, core, settingsFor: () => SETTINGS });
+    await stage.start();
+    const publish = async (camera: string, seq: number): Promise<void> => {
+      const meta = rawMeta(camera, seq);
+      await bus.publish('frames.raw', camera, { meta, body: jpeg }, { msgId: meta.frameId });
+      await new Promise((r) => setTimeout(r, 5));
+    };
+    await publish('turn-a', 0);
+    await until('first frame in the model', () => face.pending === 1);
+    for (let k = 1; k <= 4; k++) {
+      // Every round camera a's newest frame is older than b's: oldest-first would always pick a.
+      await publish('turn-a', k);
+      await publish('turn-b', k);
+      await new Promise((r) => setTimeout(r, 50));
+      face.releaseOne();
+      await until(`round ${k} started`, () => face.pending === 1);
+    }
+    face.open();
+    const processed = (c: string): number => stage.stats().cameras[c]?.processed ?? 0;
+    await until('last frame done', () => stage.stats().inFlight === 0 && processed('turn-a') + processed('turn-b') >= 6);
+    expect(processed('turn-b')).toBeGreaterThanOrEqual(2);
+    expect(processed('turn-a')).toBeGreaterThanOrEqual(2);
+    await stage.close();
+  });
 });
+
+/** A face detector that answers only when the test lets it: frames queue in front of it. */
+class GatedDetector {
+  readonly name = 'gated';
+  readonly models = [{ name: 'gated', version: '0' }];
+  private readonly waiting: (() => void)[] = [];
+  private opened = false;
+  get pending(): number {
+    return this.waiting.length;
+  }
+  async start(): Promise<void> {}
+  async detect(): Promise<{ boxes: []; ms: number }> {
+    if (!this.opened) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return { boxes: [], ms: 1 };
+  }
+  releaseOne(): void {
+    this.waiting.shift()?.();
+  }
+  /** From now on answer at once, and let the queued frames through. */
+  open(): void {
+    this.opened = true;
+    while (this.waiting.length) this.releaseOne();
+  }
+  async close(): Promise<void> {
+    this.open();
+  }
+}
