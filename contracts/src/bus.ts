@@ -1,10 +1,16 @@
 import type { CameraHealth } from './health';
 import type { Box } from './geometry';
+import type { SceneSummary } from './scene';
+import type { AlertMessage } from './alerts';
 
 /** The kinds of bus traffic; each is one JetStream stream with subjects `<prefix>.<camera>`. */
 export const STREAMS = {
   'frames.raw': { stream: 'CT_FRAMES_RAW', storage: 'memory', maxAgeMs: 30_000, live: true },
   'frames.redacted': { stream: 'CT_FRAMES_REDACTED', storage: 'memory', maxAgeMs: 60_000, live: true },
+  /** Redacted frames with their tracks and attributes (scene stage → match stage). Body: the redacted JPEG. */
+  scene: { stream: 'CT_SCENE', storage: 'memory', maxAgeMs: 60_000, live: true },
+  /** Alerts fired by standing queries; kept a week on file storage so a web replica or webhook dispatcher that was down catches up. */
+  alerts: { stream: 'CT_ALERTS', storage: 'file', maxAgeMs: 7 * 24 * 3600_000, live: false },
   health: { stream: 'CT_HEALTH', storage: 'file', maxAgeMs: 24 * 3600_000, live: false },
   /** Periodic counters from stage replicas; the subject's last token is the replica id, not a camera. */
   stats: { stream: 'CT_STATS', storage: 'memory', maxAgeMs: 60_000, live: true },
@@ -69,10 +75,17 @@ export interface RedactedFrameMeta extends FrameMeta {
   redaction: RedactionSummary;
 }
 
+/** A redacted frame after tracking and attributes. */
+export interface SceneFrameMeta extends RedactedFrameMeta {
+  scene: SceneSummary;
+}
+
 /** Metadata type carried by each stream kind. */
 export interface StreamMetaMap {
   'frames.raw': FrameMeta;
   'frames.redacted': RedactedFrameMeta;
+  scene: SceneFrameMeta;
+  alerts: AlertMessage;
   health: CameraHealth;
   stats: StageStats;
 }

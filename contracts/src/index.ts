@@ -5,3 +5,5 @@ export * from './health';
 export * from './api';
 export * from './socket';
 export * from './query';
+export * from './scene';
+export * from './alerts';

@@ -1,6 +1,7 @@
 import type { CameraView } from './api';
 import type { CameraHealth } from './health';
 import type { RedactedFrameMeta } from './bus';
+import type { Alert, StandingQuery } from './alerts';
 
 /** A redacted frame pushed to the wall. */
 export interface WallFrame {
@@ -14,6 +15,12 @@ export interface ServerToClientEvents {
   frame: (frame: WallFrame) => void;
   health: (health: CameraHealth) => void;
   cameras: (cameras: CameraView[]) => void;
+  /** A standing query fired (the snapshot is at /api/alerts/:id/snapshot.jpg). */
+  alert: (alert: Alert) => void;
+  /** An alert was acknowledged (by anyone, on any replica). */
+  alertAck: (ack: { id: string; by: string; at: number }) => void;
+  /** The standing queries changed (created, edited, armed, disarmed, deleted). */
+  queries: (queries: StandingQuery[]) => void;
 }
 
 /** Events browsers send. */

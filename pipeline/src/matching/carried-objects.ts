@@ -1,16 +1,8 @@
-import { isCocoClass, type BasicColor, type Box, type CocoClass } from '@chronotrace/contracts';
+import { isCocoClass, type Box, type CarriedItem, type CocoClass } from '@chronotrace/contracts';
 import type { Track } from '../tracking/index';
 import type { TrackColors } from './match-track';
 
-/** One object a subject carries on this frame, with what the matcher needs to check it. */
-export interface CarriedItem {
-  trackId: string;
-  label: CocoClass;
-  /** Intersection area / the object's box area, 0..1. */
-  overlap: number;
-  /** Colours present on the object's box (its `any` part), empty when unknown. */
-  colors: BasicColor[];
-}
+export type { CarriedItem } from '@chronotrace/contracts';
 
 export interface CarriedObjectsOptions {
   /** Classes that can be carried. Default backpack, handbag, suitcase, umbrella. */

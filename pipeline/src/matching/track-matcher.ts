@@ -1,4 +1,4 @@
-import { queryPlanSchema, type Box, type CocoClass, type QueryCountOp, type QueryPlan } from '@chronotrace/contracts';
+import { queryPlanSchema, type AlertTrackEvidence, type CocoClass, type QueryCountOp, type QueryPlan } from '@chronotrace/contracts';
 import { InvalidArmedQueryError, TrackMatcherOptionsError } from './errors';
 import type { MatchTrack } from './match-track';
 import { compileTimeWindow, inTimeWindow, processLocalClock, type CompiledTimeWindow, type LocalClock, type LocalTime } from './time-window';
@@ -32,21 +32,8 @@ export interface MatchFrame {
   tracks: readonly MatchTrack[];
 }
 
-/** What one matched track contributes to an event. */
-export interface MatchedTrackEvidence {
-  trackId: string;
-  label: string;
-  box: Box;
-  /** Detector score of the track's last detection. */
-  score: number;
-  /** Weakest colour constraint's best share (the fraction of the part in an accepted colour); 1 with no colour constraint. */
-  colorScore: number;
-  /** Zones of the query the track is in (empty when the query names none). */
-  zones: string[];
-  /** Seconds in the matched zone, or in view when the query names no zone. */
-  dwellSeconds: number;
-  carrying: CocoClass[];
-}
+/** What one matched track contributes to an event (the alert's evidence). */
+export type MatchedTrackEvidence = AlertTrackEvidence;
 
 export interface MatchEvent {
   queryId: string;

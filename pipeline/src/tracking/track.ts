@@ -1,48 +1,10 @@
-import type { Box } from '@chronotrace/contracts';
+import type { Box, PathPoint, Track, TrackState } from '@chronotrace/contracts';
 import { footPoint, zonesAt, type Zone } from './zones';
 
 /** A detection as the tracker takes it: a box in frame pixels with its COCO class and score. */
 export type TrackerDetection = Box & { label: string; score: number };
 
-export type TrackState = 'tentative' | 'confirmed' | 'lost';
-
-export interface PathPoint {
-  at: number;
-  /** Foot point (bottom-centre of the box) in frame pixels. */
-  x: number;
-  y: number;
-}
-
-/** A snapshot of one track, safe to keep, serialise or publish. */
-export interface Track {
-  /** `<camera>:<n>`, n counting confirmed tracks of this camera from 1. Stable for the track's life. */
-  id: string;
-  camera: string;
-  label: string;
-  /** Last matched box (not the prediction) in frame pixels. */
-  box: Box;
-  /** Score of the last matched detection. */
-  score: number;
-  firstSeen: number;
-  lastSeen: number;
-  /** Frames with a matched detection. */
-  hits: number;
-  /** Consecutive frames without a match since lastSeen. */
-  misses: number;
-  /** ms from firstSeen to the frame of this snapshot. */
-  age: number;
-  /** Foot points of the last matches, oldest first, at most `pathLength` long. */
-  path: PathPoint[];
-  /** Smoothed velocity of the box in px/s. */
-  velocity: { x: number; y: number };
-  /** |velocity| in px/s. */
-  speed: number;
-  /** ms spent in each zone the foot point has been in (counted only between two observations both inside). */
-  dwell: Record<string, number>;
-  /** Zones containing the foot point at the last match. */
-  zones: string[];
-  state: TrackState;
-}
+export type { Track, TrackState, PathPoint } from '@chronotrace/contracts';
 
 /** Settings a live track needs on every update, resolved once by the tracker. */
 export interface TrackGeometry {
