@@ -5,7 +5,11 @@ import { listAppliedMigrations, loadMigrations, runMigrations, type AppliedMigra
 import { SqlRedactionRepository } from './redaction.repository';
 import { SqlSnapshotRepository } from './snapshot.repository';
 import type { SqlDatabase } from './sql';
-import type { CameraRepository, HealthEventRepository, RedactionRepository, SnapshotRepository, Store } from './store';
+import { SqlAlertRepository } from './alert.repository';
+import { SqlQueryRepository } from './query.repository';
+import { SqlSceneRepository } from './scene.repository';
+import { SqlWebhookRepository } from './webhook.repository';
+import type { AlertRepository, CameraRepository, HealthEventRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
 
 /**
  * The Store written once against SqlDatabase; PgliteStore and PostgresStore only supply the
@@ -17,6 +21,10 @@ export abstract class SqlStore implements Store {
   readonly healthEvents: HealthEventRepository;
   readonly redactions: RedactionRepository;
   readonly snapshots: SnapshotRepository;
+  readonly queries: QueryRepository;
+  readonly alerts: AlertRepository;
+  readonly scene: SceneRepository;
+  readonly webhooks: WebhookRepository;
   #closing: Promise<void> | undefined;
 
   protected constructor(
@@ -28,6 +36,10 @@ export abstract class SqlStore implements Store {
     this.healthEvents = new SqlHealthEventRepository(db);
     this.redactions = new SqlRedactionRepository(db);
     this.snapshots = new SqlSnapshotRepository(db);
+    this.queries = new SqlQueryRepository(db);
+    this.alerts = new SqlAlertRepository(db);
+    this.scene = new SqlSceneRepository(db);
+    this.webhooks = new SqlWebhookRepository(db);
   }
 
   get closed(): boolean {

@@ -1,4 +1,4 @@
-import type { CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion } from '@chronotrace/contracts';
+import type { Alert, AlertMessage, CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion, SceneTrack, StandingQuery, Track, Webhook, WebhookPayload } from '@chronotrace/contracts';
 
 /** One frame's redaction, kept as the audit trail of what was hidden and by which models. */
 export interface RedactionRecord {
@@ -54,6 +54,114 @@ export interface SnapshotRepository {
   delete(camera: string): Promise<void>;
 }
 
+export interface QueryRepository {
+  /** Insert; false (nothing changed) when the id exists. */
+  insert(query: StandingQuery): Promise<boolean>;
+  /** Replace the stored query if its version is `expectedVersion`; false when it is gone or was changed meanwhile. */
+  update(query: StandingQuery, expectedVersion: number): Promise<boolean>;
+  get(id: string): Promise<StandingQuery | null>;
+  /** Oldest first. */
+  list(options?: { armed?: boolean }): Promise<StandingQuery[]>;
+  delete(id: string): Promise<boolean>;
+  /** Changes whenever any query is created, edited or deleted: cheap to poll. */
+  fingerprint(): Promise<string>;
+}
+
+export interface AlertFilter {
+  since?: number;
+  until?: number;
+  camera?: string;
+  query?: string;
+  limit?: number;
+}
+
+export interface AlertRepository {
+  /** Idempotent on the alert id; true when it stored a new alert. */
+  append(alert: AlertMessage, snapshot: Uint8Array | null): Promise<boolean>;
+  get(id: string): Promise<Alert | null>;
+  /** Newest capture first. */
+  list(filter?: AlertFilter): Promise<Alert[]>;
+  snapshot(id: string): Promise<Uint8Array | null>;
+  /** Sets the acknowledgement once; returns the alert (first ack kept), null when unknown. */
+  ack(id: string, by: string, at: number): Promise<Alert | null>;
+  count(): Promise<number>;
+}
+
+/** One analysed frame's tracks as stored for search and backtests. */
+export interface SceneFrameRecord {
+  frameId: string;
+  camera: string;
+  capturedAt: number;
+  width: number;
+  height: number;
+  tracks: SceneTrack[];
+}
+
+export interface SceneRepository {
+  /** Idempotent on frameId. */
+  appendFrame(frame: SceneFrameRecord): Promise<void>;
+  /** Frames with from ≤ capturedAt < to, oldest first, of these cameras (all when omitted), at most `limit`. */
+  frames(range: { from: number; to: number; cameras?: string[]; limit?: number }): Promise<SceneFrameRecord[]>;
+  /** Insert or update a track (on start and on end). */
+  upsertTrack(track: Track, ended: boolean): Promise<void>;
+  /** Newest first. */
+  tracks(camera: string, limit?: number): Promise<(Track & { ended: boolean })[]>;
+  /** Deletes frames captured before `before`; returns how many. */
+  pruneFrames(before: number): Promise<number>;
+}
+
+export interface WebhookRecord extends Webhook {
+  secret: string;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  webhookId: string;
+  alertId: string;
+  payload: WebhookPayload;
+  status: 'pending' | 'delivered';
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  lastStatus: number | null;
+  createdAt: number;
+  deliveredAt: number | null;
+}
+
+export interface DeadLetter {
+  id: string;
+  webhookId: string;
+  alertId: string;
+  payload: WebhookPayload;
+  attempts: number;
+  lastError: string | null;
+  lastStatus: number | null;
+  createdAt: number;
+  deadAt: number;
+}
+
+export interface WebhookRepository {
+  insert(webhook: WebhookRecord): Promise<void>;
+  list(): Promise<WebhookRecord[]>;
+  get(id: string): Promise<WebhookRecord | null>;
+  /** Deletes the webhook and its pending deliveries. */
+  delete(id: string): Promise<boolean>;
+  /** Queue a delivery; idempotent on (webhook, alert). True when it queued a new one. */
+  enqueue(delivery: { id: string; webhookId: string; alertId: string; payload: WebhookPayload; at: number }): Promise<boolean>;
+  /**
+   * Claims up to `limit` pending deliveries due at `now`: their next attempt moves to now + leaseMs and
+   * attempts is incremented, so another dispatcher (replica) does not take them meanwhile.
+   */
+  claimDue(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]>;
+  markDelivered(id: string, at: number, status: number): Promise<void>;
+  /** Schedule the next attempt after a failure. */
+  retryLater(id: string, nextAttemptAt: number, error: string, status: number | null): Promise<void>;
+  /** Move a delivery to the dead letters after its last try. */
+  moveToDeadLetters(id: string, at: number, error: string, status: number | null): Promise<void>;
+  deliveries(options?: { webhookId?: string; alertId?: string }): Promise<WebhookDelivery[]>;
+  deadLetters(webhookId?: string): Promise<DeadLetter[]>;
+}
+
 /** Port: metadata, events and audit. Implementations: PgliteStore (embedded), PostgresStore (distributed); same SQL migrations. */
 export interface Store {
   readonly kind: 'pglite' | 'postgres';
@@ -61,6 +169,10 @@ export interface Store {
   readonly healthEvents: HealthEventRepository;
   readonly redactions: RedactionRepository;
   readonly snapshots: SnapshotRepository;
+  readonly queries: QueryRepository;
+  readonly alerts: AlertRepository;
+  readonly scene: SceneRepository;
+  readonly webhooks: WebhookRepository;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   ping(): Promise<boolean>;

@@ -1,0 +1,72 @@
+import type { SceneTrack, Track } from '@chronotrace/contracts';
+import type { SceneFrameRecord, SceneRepository } from './store';
+import { listLimit, toNumber, type SqlSession, type SqlValue } from './sql';
+
+interface FrameRow {
+  frame_id: string;
+  camera: string;
+  captured_at: number | string;
+  width: number | string;
+  height: number | string;
+  tracks: SceneTrack[];
+}
+
+/** Most frames one backtest read returns (callers page by time). */
+export const MAX_SCENE_FRAMES = 200_000;
+
+export class SqlSceneRepository implements SceneRepository {
+  constructor(private readonly db: SqlSession) {}
+
+  async appendFrame(f: SceneFrameRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO scene_frames (frame_id, camera, captured_at, width, height, tracks) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+       ON CONFLICT (frame_id) DO NOTHING`,
+      [f.frameId, f.camera, f.capturedAt, f.width, f.height, JSON.stringify(f.tracks)],
+    );
+  }
+
+  async frames(range: { from: number; to: number; cameras?: string[]; limit?: number }): Promise<SceneFrameRecord[]> {
+    const params: SqlValue[] = [range.from, range.to];
+    let cameras = '';
+    if (range.cameras) {
+      if (range.cameras.length === 0) return [];
+      params.push(JSON.stringify(range.cameras));
+      cameras = `AND camera IN (SELECT jsonb_array_elements_text($3::text::jsonb))`;
+    }
+    params.push(Math.min(range.limit ?? MAX_SCENE_FRAMES, MAX_SCENE_FRAMES));
+    const rows = await this.db.query<FrameRow>(
+      `SELECT frame_id, camera, captured_at, width, height, tracks FROM scene_frames
+       WHERE captured_at >= $1 AND captured_at < $2 ${cameras} ORDER BY captured_at, frame_id LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => ({
+      frameId: r.frame_id,
+      camera: r.camera,
+      capturedAt: toNumber(r.captured_at),
+      width: toNumber(r.width),
+      height: toNumber(r.height),
+      tracks: r.tracks,
+    }));
+  }
+
+  async upsertTrack(track: Track, ended: boolean): Promise<void> {
+    await this.db.query(
+      `INSERT INTO tracks (id, camera, label, first_seen, last_seen, ended, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+       ON CONFLICT (id) DO UPDATE SET last_seen = EXCLUDED.last_seen, ended = EXCLUDED.ended, snapshot = EXCLUDED.snapshot`,
+      [track.id, track.camera, track.label, track.firstSeen, track.lastSeen, ended, JSON.stringify(track)],
+    );
+  }
+
+  async tracks(camera: string, limit?: number): Promise<(Track & { ended: boolean })[]> {
+    const rows = await this.db.query<{ snapshot: Track; ended: boolean }>(
+      `SELECT snapshot, ended FROM tracks WHERE camera = $1 ORDER BY last_seen DESC, id DESC LIMIT $2`,
+      [camera, listLimit(limit)],
+    );
+    return rows.map((r) => ({ ...r.snapshot, ended: r.ended }));
+  }
+
+  async pruneFrames(before: number): Promise<number> {
+    const rows = await this.db.query<{ frame_id: string }>(`DELETE FROM scene_frames WHERE captured_at < $1 RETURNING frame_id`, [before]);
+    return rows.length;
+  }
+}
