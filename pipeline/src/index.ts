@@ -5,3 +5,5 @@ export * from './query/index';
 export * from './detect/index';
 export * from './attributes/index';
 export * from './matching/index';
+export * from './scene/index';
+export * from './analytics/index';

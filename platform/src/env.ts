@@ -27,7 +27,58 @@ export const envSchema = z.object({
   PRIVACY_REPLICAS: z.coerce.number().int().min(1).max(8).default(Math.max(1, Math.min(4, availableParallelism()))),
   /** Person/object detection inside the privacy boundary (head regions redacted, COCO objects in the metadata), motion-gated. off = faces and text only. */
   PRIVACY_OBJECT_DETECTION: z.enum(['on', 'off']).default('on'),
+  /** Standing-query hysteresis: a match needs the conditions on N of the last M frames of a track, as `N/M`. Default 2/3. */
+  MATCH_HYSTERESIS: z
+    .string()
+    .regex(/^\d{1,2}\/\d{1,2}$/, 'must be N/M, e.g. 2/3')
+    .refine((s) => {
+      const [n, m] = s.split('/').map(Number);
+      return n !== undefined && m !== undefined && n >= 1 && n <= m && m <= 32;
+    }, 'needs 1 ≤ N ≤ M ≤ 32')
+    .default('2/3'),
+  /** After an alert, the same query stays quiet on the same camera this long (seconds). Default 60. */
+  MATCH_COOLDOWN_S: z.coerce.number().min(0).max(86_400).default(60),
+  /** Which cameras this analytics process (tracking + matching) owns, as `i/n`: camera hash mod n = i. Default 0/1 (all). */
+  ANALYTICS_PARTITION: z
+    .string()
+    .regex(/^\d{1,2}\/\d{1,2}$/, 'must be i/n, e.g. 0/2')
+    .refine((s) => {
+      const [i, n] = s.split('/').map(Number);
+      return i !== undefined && n !== undefined && n >= 1 && n <= 64 && i < n;
+    }, 'needs 0 ≤ i < n ≤ 64')
+    .default('0/1'),
+  /** Hours of stored scene (tracks per frame) kept for backtests. Default 72. */
+  SCENE_RETENTION_HOURS: z.coerce.number().positive().max(24 * 366).default(72),
+  /** Public base URL of the wall (e.g. https://wall.example.org), for absolute snapshot links in webhook payloads. Default: relative links. */
+  PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http(s):// URL')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  /** Tries per webhook delivery before it goes to the dead letters. Default 8. */
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** First retry delay of a failed webhook delivery (doubles each try). Default 1000 ms. */
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
+  /** Cap of the retry delay. Default 300 000 ms (5 min). */
+  WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(300_000),
 });
+
+/** MATCH_HYSTERESIS as numbers. */
+export function hysteresisOf(e: Pick<Env, 'MATCH_HYSTERESIS'>): { n: number; m: number } {
+  const [n = 2, m = 3] = e.MATCH_HYSTERESIS.split('/').map(Number);
+  return { n, m };
+}
+
+/** ANALYTICS_PARTITION as numbers. */
+export function analyticsPartitionOf(e: Pick<Env, 'ANALYTICS_PARTITION'>): { index: number; count: number } {
+  const [index = 0, count = 1] = e.ANALYTICS_PARTITION.split('/').map(Number);
+  return { index, count };
+}
+
+/** The matcher options of the live stage, and so of backtests. */
+export function matcherOptionsOf(e: Pick<Env, 'MATCH_HYSTERESIS' | 'MATCH_COOLDOWN_S'>): { hysteresis: { n: number; m: number }; cooldownMs: number } {
+  return { hysteresis: hysteresisOf(e), cooldownMs: e.MATCH_COOLDOWN_S * 1000 };
+}
 
 export type Env = z.infer<typeof envSchema>;
 

@@ -1,7 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 
 /** What a request wants to do; roles and per-camera scopes map onto these later. */
-export type ApiAction = 'health:read' | 'cameras:read' | 'cameras:write' | 'snapshots:read';
+export type ApiAction =
+  | 'health:read'
+  | 'cameras:read'
+  | 'cameras:write'
+  | 'snapshots:read'
+  | 'queries:read'
+  | 'queries:write'
+  | 'alerts:read'
+  | 'alerts:ack'
+  | 'webhooks:read'
+  | 'webhooks:write';
 
 export interface Principal {
   id: string;

@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CAMERA_ID_PATTERN, type CameraRecord, type CameraView, type SystemHealth } from '@chronotrace/contracts';
-import type { Logger } from '@chronotrace/platform';
+import { CAMERA_ID_PATTERN, alertListQuerySchema, compileQuerySchema, formatIssues, type CameraRecord, type CameraView, type SystemHealth } from '@chronotrace/contracts';
+import type { AlertRepository, Logger } from '@chronotrace/platform';
 import type { AccessPolicy, ApiAction } from './auth';
 import { redactSource, type CameraService } from './camera-service';
 import type { HealthBoard } from './health-board';
 import { readJsonBody, sendError, sendJson } from './http-json';
+import type { QueryService } from './query-service';
+import type { WebhookDispatcher } from './webhook-dispatcher';
 
 export interface ApiServices {
   cameras: CameraService;
@@ -13,7 +15,15 @@ export interface ApiServices {
   system(): Promise<SystemHealth>;
   policy: AccessPolicy;
   log: Logger;
+  queries: QueryService;
+  alerts: AlertRepository;
+  webhooks: WebhookDispatcher;
+  /** Called after an alert was acknowledged here (to tell every browser). */
+  onAlertAck(ack: { id: string; by: string; at: number }): void;
 }
+
+/** Ids of queries (`q-…`), alerts (`al_…`) and webhooks (`wh-…`). */
+const RECORD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
 
 export function toCameraView(rec: CameraRecord, health: HealthBoard): CameraView {
   return {
@@ -29,7 +39,7 @@ export function toCameraView(rec: CameraRecord, health: HealthBoard): CameraView
   };
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void>;
+type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: { principal: string; url: URL }) => Promise<void>;
 
 interface Route {
   method: string;
@@ -98,6 +108,116 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
     res.writeHead(204).end();
   });
 
+  route('POST', '/api/queries/compile', 'queries:read', async (req, res) => {
+    const body = await readJsonBody(req);
+    if (!body.ok) return sendError(res, body.status, body.error);
+    const parsed = compileQuerySchema.safeParse(body.value);
+    if (!parsed.success) return sendError(res, 400, 'invalid query', formatIssues(parsed.error.issues));
+    sendJson(res, 200, await s.queries.compile(parsed.data.text));
+  });
+
+  route('GET', '/api/queries', 'queries:read', async (_req, res) => {
+    sendJson(res, 200, await s.queries.list());
+  });
+
+  route('POST', '/api/queries', 'queries:write', async (req, res) => {
+    const body = await readJsonBody(req);
+    if (!body.ok) return sendError(res, body.status, body.error);
+    const r = await s.queries.create(body.value);
+    if (r.ok) return sendJson(res, 201, r.query);
+    if ('rejection' in r && r.rejection) return sendJson(res, 400, r.rejection);
+    sendError(res, r.status, r.error, 'details' in r ? r.details : undefined);
+  });
+
+  route('GET', '/api/queries/:id', 'queries:read', async (_req, res, p) => {
+    const q = await s.queries.get(p.id!);
+    if (!q) return sendError(res, 404, `no query "${p.id}"`);
+    sendJson(res, 200, q);
+  });
+
+  route('PATCH', '/api/queries/:id', 'queries:write', async (req, res, p) => {
+    const body = await readJsonBody(req);
+    if (!body.ok) return sendError(res, body.status, body.error);
+    const r = await s.queries.update(p.id!, body.value);
+    if (r.ok) return sendJson(res, 200, r.query);
+    if ('rejection' in r && r.rejection) return sendJson(res, 400, r.rejection);
+    sendError(res, r.status, r.error, 'details' in r ? r.details : undefined);
+  });
+
+  route('DELETE', '/api/queries/:id', 'queries:write', async (_req, res, p) => {
+    if (!(await s.queries.remove(p.id!))) return sendError(res, 404, `no query "${p.id}"`);
+    res.writeHead(204).end();
+  });
+
+  route('POST', '/api/queries/:id/backtest', 'queries:read', async (req, res, p) => {
+    // An empty body means the defaults (the last hour).
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    let input: unknown = {};
+    if (hasBody) {
+      const body = await readJsonBody(req);
+      if (!body.ok) return sendError(res, body.status, body.error);
+      input = body.value;
+    }
+    const r = await s.queries.backtest(p.id!, input);
+    if (!r.ok) return sendError(res, r.status, r.error, r.details);
+    sendJson(res, 200, r.result);
+  });
+
+  route('GET', '/api/alerts', 'alerts:read', async (_req, res, _p, ctx) => {
+    const parsed = alertListQuerySchema.safeParse(Object.fromEntries(ctx.url.searchParams));
+    if (!parsed.success) return sendError(res, 400, 'invalid alert filter', formatIssues(parsed.error.issues));
+    const f = parsed.data;
+    sendJson(
+      res,
+      200,
+      await s.alerts.list({
+        limit: f.limit,
+        ...(f.since !== undefined ? { since: f.since } : {}),
+        ...(f.until !== undefined ? { until: f.until } : {}),
+        ...(f.camera !== undefined ? { camera: f.camera } : {}),
+        ...(f.query !== undefined ? { query: f.query } : {}),
+      }),
+    );
+  });
+
+  route('GET', '/api/alerts/:id', 'alerts:read', async (_req, res, p) => {
+    const a = await s.alerts.get(p.id!);
+    if (!a) return sendError(res, 404, `no alert "${p.id}"`);
+    sendJson(res, 200, a);
+  });
+
+  route('GET', '/api/alerts/:id/snapshot.jpg', 'snapshots:read', async (_req, res, p) => {
+    const jpeg = await s.alerts.snapshot(p.id!);
+    if (!jpeg) return sendError(res, 404, `alert "${p.id}" has no snapshot`);
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.byteLength, 'cache-control': 'private, max-age=86400, immutable' });
+    res.end(jpeg);
+  });
+
+  route('POST', '/api/alerts/:id/ack', 'alerts:ack', async (_req, res, p, ctx) => {
+    const a = await s.alerts.ack(p.id!, ctx.principal, Date.now());
+    if (!a) return sendError(res, 404, `no alert "${p.id}"`);
+    if (a.ack) s.onAlertAck({ id: a.id, by: a.ack.by, at: a.ack.at });
+    sendJson(res, 200, a);
+  });
+
+  route('GET', '/api/webhooks', 'webhooks:read', async (_req, res) => {
+    sendJson(res, 200, await s.webhooks.list());
+  });
+
+  route('POST', '/api/webhooks', 'webhooks:write', async (req, res) => {
+    const body = await readJsonBody(req);
+    if (!body.ok) return sendError(res, body.status, body.error);
+    const r = await s.webhooks.register(body.value);
+    if (!r.ok) return sendError(res, r.status, r.error, r.details);
+    // The secret is shown once, here: receivers need it to check signatures.
+    sendJson(res, 201, { ...r.webhook, secret: r.secret });
+  });
+
+  route('DELETE', '/api/webhooks/:id', 'webhooks:write', async (_req, res, p) => {
+    if (!(await s.webhooks.remove(p.id!))) return sendError(res, 404, `no webhook "${p.id}"`);
+    res.writeHead(204).end();
+  });
+
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!url.pathname.startsWith('/api/') && url.pathname !== '/api') return false;
@@ -119,8 +239,9 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
       r.keys.forEach((k, i) => {
         params[k] = decodeURIComponent(m[i + 1] ?? '');
       });
-      if (params.id !== undefined && !CAMERA_ID_PATTERN.test(params.id)) {
-        sendError(res, 404, `no camera "${params.id.slice(0, 80)}"`);
+      const isCamera = url.pathname.startsWith('/api/cameras/');
+      if (params.id !== undefined && !(isCamera ? CAMERA_ID_PATTERN : RECORD_ID_PATTERN).test(params.id)) {
+        sendError(res, 404, `no ${isCamera ? 'camera' : 'such record'} "${params.id.slice(0, 80)}"`);
         return true;
       }
       const decision = await s.policy.authorize(req, r.action, params.id);
@@ -128,7 +249,7 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
         sendError(res, decision.status, decision.error);
         return true;
       }
-      await r.handler(req, res, params);
+      await r.handler(req, res, params, { principal: decision.principal.id, url });
     } catch (e) {
       s.log.error({ err: e, method: req.method, path: url.pathname }, 'API handler failed');
       if (!res.headersSent) sendError(res, 500, 'internal error');

@@ -1,7 +1,9 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type {
+  Alert,
   CameraView,
+  StandingQuery,
   ClientToServerEvents,
   InterServerEvents,
   RedactedFrameMeta,
@@ -39,6 +41,8 @@ export class LiveWall {
   private readonly latest = new Map<string, Latest>();
   private readonly lastSnapshotWrite = new Map<string, number>();
   private consumer: Consumer | undefined;
+  private alertConsumer: Consumer | undefined;
+  private alertsOut = 0;
   private closed = false;
   private framesOut = 0;
   private skipped = 0;
@@ -76,6 +80,29 @@ export class LiveWall {
         }
       },
     );
+    // Every replica pushes every alert to its own browsers; alerts are never skipped.
+    this.alertConsumer = await this.bus.consume(
+      'alerts',
+      { durable: `web-alerts-${this.instance}`, batch: 64, deliverFrom: 'new', ackWaitMs: 5_000, expireAfterIdleMs: 5 * 60_000 },
+      async (msgs) => {
+        for (const m of msgs) {
+          const alert: Alert = { ...m.envelope.meta, ack: null };
+          this.io.local.emit('alert', alert);
+          this.alertsOut++;
+          m.ack();
+        }
+      },
+    );
+  }
+
+  /** Tell every browser (every replica, through the adapter) an alert was acknowledged. */
+  broadcastAlertAck(ack: { id: string; by: string; at: number }): void {
+    this.io.emit('alertAck', ack);
+  }
+
+  /** Tell every browser the standing queries changed. */
+  broadcastQueries(queries: StandingQuery[]): void {
+    this.io.emit('queries', queries);
   }
 
   /** The latest redacted frame this replica has seen, else the one kept in the store. */
@@ -96,8 +123,8 @@ export class LiveWall {
     this.lastSnapshotWrite.delete(camera);
   }
 
-  toJSON(): { clients: number; framesOut: number; skipped: number } {
-    return { clients: this.io.engine.clientsCount, framesOut: this.framesOut, skipped: this.skipped };
+  toJSON(): { clients: number; framesOut: number; skipped: number; alertsOut: number } {
+    return { clients: this.io.engine.clientsCount, framesOut: this.framesOut, skipped: this.skipped, alertsOut: this.alertsOut };
   }
 
   private push(meta: RedactedFrameMeta, jpeg: Uint8Array): void {
@@ -145,6 +172,7 @@ export class LiveWall {
     if (this.closed) return;
     this.closed = true;
     await this.consumer?.close();
+    await this.alertConsumer?.close();
     this.io.disconnectSockets(true);
     // Not io.close(): that also closes the http server, which belongs to the WebServer.
     this.io.engine.close();

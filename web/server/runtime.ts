@@ -1,8 +1,10 @@
 import type { StreamsConfig } from '@chronotrace/contracts';
-import { CameraCatalog, createLogger, instanceId, openPorts, type Env, type Logger, type Ports } from '@chronotrace/platform';
+import { CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, openPorts, type Env, type Logger, type Ports } from '@chronotrace/platform';
 import { CameraReconciler, IngestService, resolveFfmpeg } from '@chronotrace/media-server';
-import { PrivacyService } from '@chronotrace/pipeline';
+import { AnalyticsService, PrivacyService } from '@chronotrace/pipeline';
 import { CameraService } from './camera-service';
+import { QueryService } from './query-service';
+import { WebhookDispatcher } from './webhook-dispatcher';
 import { RedisFanout } from './redis-fanout';
 import { WebServer } from './web-server';
 
@@ -29,6 +31,9 @@ export class Runtime {
     readonly catalog: CameraCatalog,
     readonly ingest: IngestService | null,
     readonly privacy: PrivacyService | null,
+    readonly analytics: AnalyticsService | null,
+    readonly queries: QueryService,
+    readonly webhooks: WebhookDispatcher,
     private readonly reconciler: CameraReconciler | null,
     private readonly fanout: RedisFanout | null,
     private readonly ownsPorts: boolean,
@@ -52,7 +57,36 @@ export class Runtime {
       let ingest: IngestService | null = null;
       let privacy: PrivacyService | null = null;
       let reconciler: CameraReconciler | null = null;
+      let analytics: AnalyticsService | null = null;
+      const matcher = matcherOptionsOf(env);
+      const queries = new QueryService({ store: ports.store, matcher, log: log.child({ component: 'queries' }) });
+      const webhooks = new WebhookDispatcher({
+        bus: ports.bus,
+        webhooks: ports.store.webhooks,
+        log: log.child({ component: 'webhooks' }),
+        maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+        backoffMs: env.WEBHOOK_BACKOFF_MS,
+        backoffMaxMs: env.WEBHOOK_BACKOFF_MAX_MS,
+        ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+      });
+      started.push(webhooks);
+      await webhooks.start();
       if (env.MODE === 'embedded') {
+        analytics = new AnalyticsService({
+          bus: ports.bus,
+          store: ports.store,
+          catalog,
+          instance,
+          partition: analyticsPartitionOf(env),
+          matcher,
+          retentionMs: env.SCENE_RETENTION_HOURS * 3600_000,
+          logger: log.child({ component: 'analytics' }),
+        });
+        started.push(analytics);
+        await analytics.start();
+        const match = analytics.match;
+        // In one process the match stage hears of query changes at once, not at its next poll.
+        queries.onChange(() => void match.refreshQueries());
         const ffmpeg = await resolveFfmpeg();
         log.info({ ffmpeg: ffmpeg.path, origin: ffmpeg.origin, version: ffmpeg.version }, 'ffmpeg');
         privacy = new PrivacyService({
@@ -80,10 +114,13 @@ export class Runtime {
       }
       const ing = ingest;
       const priv = privacy;
+      const anal = analytics;
       const web = await WebServer.start({
         bus: ports.bus,
         store: ports.store,
         cameras,
+        queries,
+        webhooks,
         mode: env.MODE,
         instance,
         host: env.HOST,
@@ -93,10 +130,11 @@ export class Runtime {
         components: () => ({
           ...(ing ? { ingest: { state: 'ok' as const, detail: `${ing.list().length} cameras` } } : {}),
           ...(priv ? { privacy: { state: 'ok' as const, detail: `${priv.toJSON().replicas} model threads` } } : {}),
+          ...(anal ? { analytics: { state: 'ok' as const, detail: `${anal.match.stats().core.matcher.queries} armed queries` } } : {}),
           ...(fanout ? { redis: fanout.health() } : {}),
         }),
       });
-      return new Runtime(ports, web, cameras, catalog, ingest, privacy, reconciler, fanout, !o.ports, log);
+      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, reconciler, fanout, !o.ports, log);
     } catch (e) {
       for (const s of started.reverse()) await s.close();
       if (!o.ports) await ports.close();
@@ -108,13 +146,15 @@ export class Runtime {
     return this.web.url;
   }
 
-  /** Drains in order: stop ingest (no new frames), finish in-flight redactions, close the wall, then the ports. Idempotent. */
+  /** Drains in order: stop ingest (no new frames), finish in-flight redactions, tracking and matching, webhooks, close the wall, then the ports. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.reconciler?.close();
       this.catalog.close();
       await this.ingest?.close();
       await this.privacy?.close();
+      await this.analytics?.close();
+      await this.webhooks.close();
       await this.web.close();
       await this.fanout?.close();
       if (this.ownsPorts) await this.ports.close();

@@ -10,6 +10,8 @@ import { HealthBoard } from './health-board';
 import { createApi, toCameraView } from './http-api';
 import { sendError } from './http-json';
 import { LiveWall } from './live-wall';
+import type { QueryService } from './query-service';
+import type { WebhookDispatcher } from './webhook-dispatcher';
 
 type NodeHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
@@ -19,6 +21,8 @@ export interface WebServerOptions {
   bus: Bus;
   store: Store;
   cameras: CameraService;
+  queries: QueryService;
+  webhooks: WebhookDispatcher;
   mode: 'embedded' | 'distributed';
   instance: string;
   host: string;
@@ -40,7 +44,7 @@ export class WebServer {
   readonly wall: LiveWall;
   private readonly startedAt = Date.now();
   private closed = false;
-  private unsubscribe: (() => void) | undefined;
+  private unsubscribe: (() => void)[] = [];
 
   private constructor(private readonly o: WebServerOptions, ui: NodeHandler | null) {
     this.health = new HealthBoard(o.bus, o.store, o.instance, o.log.child({ component: 'health' }));
@@ -51,6 +55,10 @@ export class WebServer {
       system: () => this.system(),
       policy: o.policy ?? new OpenAccessPolicy(),
       log: o.log.child({ component: 'api' }),
+      queries: o.queries,
+      alerts: o.store.alerts,
+      webhooks: o.webhooks,
+      onAlertAck: (ack) => this.wall.broadcastAlertAck(ack),
     });
     // The app's listener goes on before Socket.io attaches (in LiveWall): Socket.io wraps the listeners
     // it finds and answers /socket.io/ itself, so nothing else may write to those responses.
@@ -80,7 +88,15 @@ export class WebServer {
     const server = new WebServer(o, ui);
     await server.health.start();
     await server.wall.start();
-    server.unsubscribe = o.cameras.onChange(() => void server.wall.broadcastCameras());
+    server.unsubscribe.push(
+      o.cameras.onChange(() => void server.wall.broadcastCameras()),
+      o.queries.onChange(() => {
+        o.queries.list().then(
+          (list) => server.wall.broadcastQueries(list),
+          (e: unknown) => o.log.warn({ err: e }, 'could not broadcast the query list'),
+        );
+      }),
+    );
     await new Promise<void>((resolve, reject) => {
       server.http.once('error', reject);
       server.http.listen(o.port, o.host, () => {
@@ -124,9 +140,14 @@ export class WebServer {
   private remoteComponents(): SystemHealth['components'] {
     const { stages, ingestAt } = this.health.liveness();
     const privacy = stages.privacy ?? 0;
+    const analytics = stages.match ?? 0;
     const ingestAge = ingestAt === null ? null : Date.now() - ingestAt;
     return {
       privacy: privacy > 0 ? { state: 'ok', detail: `${privacy} replicas reporting` } : { state: 'down', detail: 'no privacy replica has reported in 30 s: no frame reaches the wall' },
+      analytics:
+        analytics > 0
+          ? { state: 'ok', detail: `${analytics} partitions reporting` }
+          : { state: 'degraded', detail: 'no analytics process has reported in 30 s: standing queries do not fire' },
       ingest:
         ingestAge !== null && ingestAge < 30_000
           ? { state: 'ok', detail: 'reporting' }
@@ -138,7 +159,7 @@ export class WebServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.unsubscribe?.();
+    for (const u of this.unsubscribe) u();
     await this.wall.close();
     await this.health.close();
     await new Promise<void>((resolve) => {

@@ -4,8 +4,10 @@ import { LiveTrack, type Track, type TrackerDetection, type TrackGeometry } from
 import type { Zone } from './zones';
 
 export interface TrackerOptions {
-  /** Camera id: track ids are `<camera>:<n>`. Required. */
+  /** Camera id. Required. */
   camera: string;
+  /** Track ids are `<idPrefix>:<n>`. Default: the camera id. A stage sets a per-session prefix so ids stay unique across restarts. */
+  idPrefix?: string;
   /** Matched frames in a row before a track is confirmed (and reported as started). Default 2. */
   minHits?: number;
   /** A confirmed track with no match for longer than this ends. Default 3000 ms. */
@@ -99,6 +101,7 @@ export function parseTrackerOptions(options: TrackerOptions): ResolvedOptions {
   const d = DEFAULT_TRACKER_OPTIONS;
   const o: ResolvedOptions = {
     camera: options.camera,
+    idPrefix: options.idPrefix ?? options.camera,
     minHits: options.minHits ?? d.minHits,
     maxAgeMs: options.maxAgeMs ?? d.maxAgeMs,
     highScore: options.highScore ?? d.highScore,
@@ -118,6 +121,7 @@ export function parseTrackerOptions(options: TrackerOptions): ResolvedOptions {
     if (!ok) throw new TrackerOptionsError(what);
   };
   check(typeof o.camera === 'string' && o.camera.length > 0, 'camera is required');
+  check(typeof o.idPrefix === 'string' && o.idPrefix.length > 0, 'idPrefix must be a non-empty string');
   check(Number.isInteger(o.minHits) && o.minHits >= 1, `minHits must be an integer ≥ 1, got ${o.minHits}`);
   check(o.maxAgeMs >= 0, `maxAgeMs must be ≥ 0, got ${o.maxAgeMs}`);
   check(o.lowScore >= 0 && o.lowScore <= o.highScore && o.highScore <= 1, `need 0 ≤ lowScore ≤ highScore ≤ 1, got ${o.lowScore}, ${o.highScore}`);
@@ -285,7 +289,7 @@ export class Tracker {
   #confirm(track: LiveTrack, started: LiveTrack[]): void {
     track.state = 'confirmed';
     // Ids are handed out on confirmation so spurious detections do not leave gaps in the numbering.
-    track.id = `${this.#o.camera}:${this.#nextId++}`;
+    track.id = `${this.#o.idPrefix}:${this.#nextId++}`;
     this.#startedTotal++;
     started.push(track);
   }

@@ -1,0 +1,77 @@
+import type { AlertMessage } from '@chronotrace/contracts';
+import { StageStatsPublisher, createLogger, type Bus, type CameraCatalog, type Logger, type Store } from '@chronotrace/platform';
+import { MatchCore } from '../matching/match-core';
+import type { TrackMatcherOptions } from '../matching/track-matcher';
+import { SceneCore } from '../scene/scene-core';
+import { SceneStage } from '../scene/scene-stage';
+import { SINGLE_PARTITION, type Partition } from '../scene/partition';
+import { MatchStage } from './match-stage';
+
+export interface AnalyticsServiceOptions {
+  bus: Bus;
+  store: Store;
+  /** Camera list, for zones. */
+  catalog: CameraCatalog;
+  instance: string;
+  partition?: Partition;
+  /** Matcher hysteresis and cooldown (the same options are used by backtests). */
+  matcher?: TrackMatcherOptions;
+  /** Scene frames kept for backtests. Default 72 h. */
+  retentionMs?: number;
+  onAlert?: (alert: AlertMessage) => void;
+  logger?: Logger;
+}
+
+/**
+ * Everything after the privacy boundary that keeps per-camera state: the scene stage (tracking,
+ * attributes, zones) and the match stage (standing queries → alerts), one partition of the cameras.
+ * Embedded mode runs one in the web process; distributed mode runs one process per partition.
+ */
+export class AnalyticsService {
+  readonly scene: SceneStage;
+  readonly match: MatchStage;
+  private readonly publishers: StageStatsPublisher[];
+  private closing: Promise<void> | undefined;
+
+  constructor(o: AnalyticsServiceOptions) {
+    const log = o.logger ?? createLogger('analytics');
+    const partition = o.partition ?? SINGLE_PARTITION;
+    const session = Date.now().toString(36);
+    const core = new SceneCore({ session, zonesFor: (camera) => o.catalog.get(camera)?.zones ?? [] });
+    this.scene = new SceneStage({ bus: o.bus, scene: o.store.scene, core, partition, logger: log.child({ stage: 'scene' }), ...(o.retentionMs ? { retentionMs: o.retentionMs } : {}) });
+    this.match = new MatchStage({
+      bus: o.bus,
+      queries: o.store.queries,
+      alerts: o.store.alerts,
+      core: new MatchCore(o.matcher ?? {}),
+      partition,
+      logger: log.child({ stage: 'match' }),
+      ...(o.onAlert ? { onAlert: o.onAlert } : {}),
+    });
+    this.publishers = [
+      new StageStatsPublisher(o.bus, 'scene', o.instance, () => this.scene.stageCounters(), log),
+      new StageStatsPublisher(o.bus, 'match', o.instance, () => this.match.stageCounters(), log),
+    ];
+  }
+
+  /** Match first: it must be consuming before the first scene frame is published. */
+  async start(): Promise<void> {
+    await this.match.start();
+    await this.scene.start();
+    for (const p of this.publishers) p.start();
+  }
+
+  toJSON(): { scene: ReturnType<SceneStage['stats']>; match: ReturnType<MatchStage['stats']> } {
+    return { scene: this.scene.stats(), match: this.match.stats() };
+  }
+
+  /** Scene first (no new scene frames), then match drains. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.scene.close();
+      await this.match.close();
+      for (const p of this.publishers) await p.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,2 @@
+export * from './match-stage';
+export * from './analytics-service';

@@ -1,0 +1,52 @@
+import { CameraCatalog, analyticsPartitionOf, createLogger, env, instanceId, matcherOptionsOf, openPorts } from '@chronotrace/platform';
+import { AnalyticsService } from './analytics-service';
+
+/**
+ * Distributed mode: one analytics process (tracking, attributes, standing-query matching) for the
+ * cameras of ANALYTICS_PARTITION (`i/n`). Run one process per partition: tracking is stateful per camera.
+ */
+async function main(): Promise<void> {
+  const e = env();
+  const instance = instanceId();
+  const partition = analyticsPartitionOf(e);
+  const log = createLogger('analytics', { instance, partition: e.ANALYTICS_PARTITION });
+  const ports = await openPorts(e, `chronotrace-analytics-${instance}`);
+  const catalog = new CameraCatalog(ports.store, log.child({ component: 'catalog' }));
+  await catalog.start();
+  const service = new AnalyticsService({
+    bus: ports.bus,
+    store: ports.store,
+    catalog,
+    instance,
+    partition,
+    matcher: matcherOptionsOf(e),
+    retentionMs: e.SCENE_RETENTION_HOURS * 3600_000,
+    logger: log,
+  });
+  await service.start();
+  log.info('analytics consuming');
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining');
+    catalog.close();
+    service
+      .close()
+      .then(() => ports.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  createLogger('analytics').fatal({ err }, 'analytics failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,184 @@
+import type { AlertMessage, StageStats } from '@chronotrace/contracts';
+import { createLogger, type AlertRepository, type Bus, type BusMessage, type Consumer, type Logger, type QueryRepository } from '@chronotrace/platform';
+import type { MatchCore, MatchCoreStats } from '../matching/match-core';
+import { ownsCamera, partitionDurable, SINGLE_PARTITION, type Partition } from '../scene/partition';
+
+export const MATCH_DURABLE = 'match';
+
+export interface MatchStageOptions {
+  bus: Bus;
+  queries: QueryRepository;
+  alerts: AlertRepository;
+  core: MatchCore;
+  partition?: Partition;
+  /** How often the armed queries are re-read when they changed (a cheap fingerprint query). Default 1000 ms. */
+  queryRefreshMs?: number;
+  /** Called with every alert this replica fired (after it was stored and published). */
+  onAlert?: (alert: AlertMessage) => void;
+  logger?: Logger;
+}
+
+export interface MatchStageStats {
+  core: MatchCoreStats;
+  frames: number;
+  alerts: number;
+  storeFailures: number;
+  publishFailures: number;
+  /** Matcher time per frame, last frame (ms). */
+  lastFrameMs: number;
+  consumer: ReturnType<Consumer['stats']> | null;
+}
+
+const STORE_TRIES = 3;
+
+/**
+ * Bus adapter of standing-query matching: consumes `scene.<camera>` (durable 'match', per partition),
+ * evaluates armed queries on each frame's tracks, stores each alert with the frame's redacted JPEG as
+ * its snapshot, publishes `alerts.<camera>` (msgId = alert id), then acks. Armed queries follow the
+ * store: re-read when their fingerprint changes, or at once on refreshQueries().
+ */
+export class MatchStage {
+  private readonly log: Logger;
+  private readonly partition: Partition;
+  private consumer: Consumer | undefined;
+  private closing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private fingerprint = '';
+  private refreshing: Promise<void> | undefined;
+  private again = false;
+  private readonly counters = new Map<string, number>();
+  private frames = 0;
+  private alerts = 0;
+  private storeFailures = 0;
+  private publishFailures = 0;
+  private lastFrameMs = 0;
+
+  constructor(private readonly o: MatchStageOptions) {
+    this.log = o.logger ?? createLogger('match-stage');
+    this.partition = o.partition ?? SINGLE_PARTITION;
+  }
+
+  async start(): Promise<void> {
+    await this.refreshQueries();
+    this.timer = setInterval(() => void this.refreshQueries(), this.o.queryRefreshMs ?? 1000);
+    this.timer.unref();
+    this.consumer = await this.o.bus.consume(
+      'scene',
+      { durable: partitionDurable(MATCH_DURABLE, this.partition), batch: 64, deliverFrom: 'new', ackWaitMs: 10_000 },
+      (messages) => this.handle(messages),
+    );
+    this.log.info({ partition: this.partition, queries: this.o.core.size }, 'match stage consuming scene');
+  }
+
+  /** Re-reads the armed queries if they changed; concurrent calls coalesce. */
+  refreshQueries(): Promise<void> {
+    if (this.refreshing) {
+      this.again = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.again = false;
+        try {
+          const fp = await this.o.queries.fingerprint();
+          if (fp === this.fingerprint) continue;
+          const list = await this.o.queries.list({ armed: true });
+          const r = this.o.core.setQueries(list);
+          this.fingerprint = fp;
+          for (const bad of r.rejected) this.log.error({ query: bad.id, error: bad.error }, 'stored query cannot be armed: skipped');
+          this.log.debug({ armed: r.armed }, 'armed queries updated');
+        } catch (err) {
+          this.log.warn({ err }, 'could not read the standing queries; keeping the armed set');
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async handle(messages: BusMessage<'scene'>[]): Promise<void> {
+    const mine: BusMessage<'scene'>[] = [];
+    for (const m of messages) {
+      if (ownsCamera(this.partition, m.camera)) mine.push(m);
+      else m.ack();
+    }
+    mine.sort((a, b) => a.envelope.meta.capturedAt - b.envelope.meta.capturedAt);
+    for (const m of mine) {
+      try {
+        await this.processOne(m);
+      } catch (err) {
+        this.log.error({ err, camera: m.camera, frameId: m.envelope.meta.frameId }, 'match stage failed on a frame: dropped');
+        m.ack();
+      }
+    }
+  }
+
+  private async processOne(m: BusMessage<'scene'>): Promise<void> {
+    const { meta, body } = m.envelope;
+    const t0 = performance.now();
+    const alerts = this.o.core.evaluate(meta, body !== undefined && body.length > 0);
+    this.lastFrameMs = performance.now() - t0;
+    this.frames++;
+    this.counters.set(m.camera, (this.counters.get(m.camera) ?? 0) + 1);
+    for (const alert of alerts) {
+      const stored = await this.store(alert, body ?? null);
+      if (!stored) alert.hasSnapshot = false;
+      const r = await this.o.bus.publish('alerts', alert.camera, { meta: alert }, { msgId: alert.id });
+      if (!r.ok) {
+        this.publishFailures++;
+        this.log.error({ alert: alert.id, camera: alert.camera, reason: r.reason, detail: r.detail }, 'alert not published (it is stored)');
+      }
+      this.alerts++;
+      this.log.info({ alert: alert.id, query: alert.queryId, camera: alert.camera, frameId: alert.frameId, reason: alert.reason }, 'alert');
+      this.o.onAlert?.(alert);
+    }
+    m.ack();
+  }
+
+  /** Stores an alert, retrying a little: the matcher has fired and will not fire it again. */
+  private async store(alert: AlertMessage, snapshot: Uint8Array | null): Promise<boolean> {
+    for (let i = 1; ; i++) {
+      try {
+        await this.o.alerts.append(alert, snapshot);
+        return true;
+      } catch (err) {
+        if (i >= STORE_TRIES) {
+          this.storeFailures++;
+          this.log.error({ err, alert: alert.id, camera: alert.camera }, 'alert not stored; still sent live');
+          return false;
+        }
+        await new Promise((r) => setTimeout(r, 100 * i));
+      }
+    }
+  }
+
+  stats(): MatchStageStats {
+    return {
+      core: this.o.core.toJSON(),
+      frames: this.frames,
+      alerts: this.alerts,
+      storeFailures: this.storeFailures,
+      publishFailures: this.publishFailures,
+      lastFrameMs: this.lastFrameMs,
+      consumer: this.consumer?.stats() ?? null,
+    };
+  }
+
+  stageCounters(): StageStats['cameras'] {
+    const out: StageStats['cameras'] = {};
+    for (const [k, v] of this.counters) out[k] = { processed: v, skipped: 0, failures: 0 };
+    return out;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.timer) clearInterval(this.timer);
+      const c = this.consumer;
+      this.consumer = undefined;
+      await c?.close();
+      await this.refreshing;
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,68 @@
+import type { AlertMessage, SceneFrameMeta, StandingQuery } from '@chronotrace/contracts';
+import { buildAlert } from './alert-builder';
+import { TrackMatcher, type TrackMatcherOptions, type TrackMatcherStats } from './track-matcher';
+
+export interface MatchCoreStats {
+  matcher: TrackMatcherStats;
+  alerts: number;
+  /** Armed queries the matcher refused (a stored plan that no longer validates). */
+  rejectedQueries: number;
+}
+
+/**
+ * The match stage's pure core: keeps the TrackMatcher's armed set equal to the armed standing
+ * queries, evaluates each scene frame and turns events into alert messages.
+ */
+export class MatchCore {
+  readonly #matcher: TrackMatcher;
+  readonly #queries = new Map<string, StandingQuery>();
+  #alerts = 0;
+  #rejected = new Set<string>();
+
+  constructor(options: TrackMatcherOptions = {}) {
+    this.#matcher = new TrackMatcher(options);
+  }
+
+  /**
+   * Makes the armed set equal to `queries` (disarmed ones are ignored). A query whose plan the matcher
+   * refuses is left out and reported, never thrown: one bad row must not stop every other query.
+   */
+  setQueries(queries: readonly StandingQuery[]): { armed: number; rejected: { id: string; error: string }[] } {
+    const wanted = new Map(queries.filter((q) => q.armed).map((q) => [q.id, q]));
+    for (const { id } of this.#matcher.armed()) if (!wanted.has(id)) this.#matcher.disarm(id);
+    for (const id of this.#queries.keys()) if (!wanted.has(id)) this.#queries.delete(id);
+    const rejected: { id: string; error: string }[] = [];
+    this.#rejected = new Set();
+    for (const q of wanted.values()) {
+      try {
+        this.#matcher.arm({ id: q.id, plan: q.plan, version: q.version });
+        this.#queries.set(q.id, q);
+      } catch (e) {
+        this.#matcher.disarm(q.id);
+        this.#queries.delete(q.id);
+        this.#rejected.add(q.id);
+        rejected.push({ id: q.id, error: (e as Error).message });
+      }
+    }
+    return { armed: this.#queries.size, rejected };
+  }
+
+  get size(): number {
+    return this.#queries.size;
+  }
+
+  evaluate(meta: SceneFrameMeta, hasSnapshot: boolean, firedAt = Date.now()): AlertMessage[] {
+    const events = this.#matcher.evaluate({ camera: meta.camera, at: meta.capturedAt, tracks: meta.scene.tracks });
+    const out: AlertMessage[] = [];
+    for (const e of events) {
+      const q = this.#queries.get(e.queryId);
+      if (q) out.push(buildAlert(e, q, meta, hasSnapshot, firedAt));
+    }
+    this.#alerts += out.length;
+    return out;
+  }
+
+  toJSON(): MatchCoreStats {
+    return { matcher: this.#matcher.toJSON(), alerts: this.#alerts, rejectedQueries: this.#rejected.size };
+  }
+}

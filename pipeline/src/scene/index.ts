@@ -1,0 +1,3 @@
+export * from './scene-core';
+export * from './scene-stage';
+export * from './partition';

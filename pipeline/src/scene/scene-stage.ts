@@ -1,0 +1,182 @@
+import type { StageStats } from '@chronotrace/contracts';
+import { createLogger, type Bus, type BusMessage, type Consumer, type Logger, type SceneRepository } from '@chronotrace/platform';
+import { decodeRgb, type RgbImage } from '../attributes/rgb-image';
+import type { SceneCore, SceneCoreStats } from './scene-core';
+import { ownsCamera, partitionDurable, SINGLE_PARTITION, type Partition } from './partition';
+
+export const SCENE_DURABLE = 'scene';
+
+export interface SceneStageOptions {
+  bus: Bus;
+  /** Where frames' tracks (for backtests) and tracks are kept (store.scene). */
+  scene: SceneRepository;
+  core: SceneCore;
+  /** The cameras this replica owns. Default: all (one partition). */
+  partition?: Partition;
+  /** Scene frames older than this are pruned from the store. Default 72 h. */
+  retentionMs?: number;
+  /** How often to prune. Default 10 min. */
+  pruneEveryMs?: number;
+  logger?: Logger;
+}
+
+export interface SceneCameraCounters {
+  processed: number;
+  /** Redelivered or out-of-order frames dropped by the tracker. */
+  stale: number;
+  publishFailures: number;
+  storeFailures: number;
+}
+
+export interface SceneStageStats {
+  cameras: Record<string, SceneCameraCounters>;
+  core: SceneCoreStats;
+  consumer: ReturnType<Consumer['stats']> | null;
+  decodeFailures: number;
+}
+
+export const DEFAULT_SCENE_RETENTION_MS = 72 * 3600_000;
+
+/**
+ * Bus adapter of the scene stage: consumes `frames.redacted` (durable 'scene', or one per partition:
+ * tracking is stateful, so every frame of a camera must reach the same replica), tracks and names
+ * colours with SceneCore, publishes `scene.<camera>` (the frame's JPEG and its tracks; msgId = frameId),
+ * keeps the frame's tracks for backtests, then acks. Frames are taken in capture order per camera.
+ */
+export class SceneStage {
+  private readonly log: Logger;
+  private readonly partition: Partition;
+  private consumer: Consumer | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly counters = new Map<string, SceneCameraCounters>();
+  private decodeFailures = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly o: SceneStageOptions) {
+    this.log = o.logger ?? createLogger('scene-stage');
+    this.partition = o.partition ?? SINGLE_PARTITION;
+  }
+
+  async start(): Promise<void> {
+    this.consumer = await this.o.bus.consume(
+      'frames.redacted',
+      { durable: partitionDurable(SCENE_DURABLE, this.partition), batch: 64, deliverFrom: 'new', ackWaitMs: 10_000 },
+      (messages) => this.handle(messages),
+    );
+    const sweep = setInterval(() => {
+      const ended = this.o.core.sweep(Date.now());
+      for (const t of ended) this.track(this.o.scene.upsertTrack(t, true), t.camera);
+    }, 30_000);
+    const prune = setInterval(() => void this.prune(), this.o.pruneEveryMs ?? 600_000);
+    sweep.unref();
+    prune.unref();
+    this.timers.push(sweep, prune);
+    this.log.info({ partition: this.partition }, 'scene stage consuming frames.redacted');
+  }
+
+  private camera(id: string): SceneCameraCounters {
+    let c = this.counters.get(id);
+    if (!c) this.counters.set(id, (c = { processed: 0, stale: 0, publishFailures: 0, storeFailures: 0 }));
+    return c;
+  }
+
+  private async handle(messages: BusMessage<'frames.redacted'>[]): Promise<void> {
+    const mine: BusMessage<'frames.redacted'>[] = [];
+    for (const m of messages) {
+      if (ownsCamera(this.partition, m.camera)) mine.push(m);
+      else m.ack();
+    }
+    // Capture order per camera: the tracker drops a frame older than the last one it saw.
+    mine.sort((a, b) => a.envelope.meta.capturedAt - b.envelope.meta.capturedAt);
+    for (const m of mine) {
+      try {
+        await this.processOne(m);
+      } catch (err) {
+        this.log.error({ err, camera: m.camera, frameId: m.envelope.meta.frameId }, 'scene stage failed on a frame: dropped');
+        m.ack();
+      }
+    }
+  }
+
+  private async processOne(m: BusMessage<'frames.redacted'>): Promise<void> {
+    const { meta, body } = m.envelope;
+    const counters = this.camera(m.camera);
+    const started = Date.now();
+    let image: RgbImage | null = null;
+    if (body && this.o.core.wantsPixels(meta)) {
+      try {
+        image = await decodeRgb(body);
+      } catch (err) {
+        this.decodeFailures++;
+        this.log.warn({ err, camera: m.camera, frameId: meta.frameId }, 'redacted frame could not be decoded: colours carried over');
+      }
+    }
+    const result = this.o.core.process(meta, image, started);
+    if (!result) {
+      counters.stale++;
+      m.ack();
+      return;
+    }
+    const published = await this.o.bus.publish('scene', m.camera, { meta: { ...meta, scene: result.summary }, ...(body ? { body } : {}) }, { msgId: meta.frameId });
+    if (!published.ok) {
+      // The tracker has moved on: a redelivery would be stale. Live beats complete; count it.
+      counters.publishFailures++;
+      this.log.warn({ camera: m.camera, frameId: meta.frameId, reason: published.reason, detail: published.detail }, 'scene publish failed');
+    }
+    m.ack();
+    counters.processed++;
+    this.track(
+      Promise.all([
+        this.o.scene.appendFrame({ frameId: meta.frameId, camera: meta.camera, capturedAt: meta.capturedAt, width: meta.width, height: meta.height, tracks: result.summary.tracks }),
+        ...result.started.map((t) => this.o.scene.upsertTrack(t, false)),
+        ...result.ended.map((t) => this.o.scene.upsertTrack(t, true)),
+      ]),
+      m.camera,
+    );
+  }
+
+  /** Store writes run beside the live path; close() waits for them. */
+  private track(p: Promise<unknown>, camera: string): void {
+    const run = p
+      .catch((err: unknown) => {
+        this.camera(camera).storeFailures++;
+        this.log.error({ err, camera }, 'scene not stored');
+      })
+      .finally(() => this.pending.delete(run));
+    this.pending.add(run);
+  }
+
+  private async prune(): Promise<void> {
+    try {
+      const n = await this.o.scene.pruneFrames(Date.now() - (this.o.retentionMs ?? DEFAULT_SCENE_RETENTION_MS));
+      if (n > 0) this.log.info({ frames: n }, 'pruned old scene frames');
+    } catch (err) {
+      this.log.warn({ err }, 'could not prune scene frames');
+    }
+  }
+
+  stats(): SceneStageStats {
+    const cameras: Record<string, SceneCameraCounters> = {};
+    for (const [k, v] of this.counters) cameras[k] = { ...v };
+    return { cameras, core: this.o.core.toJSON(), consumer: this.consumer?.stats() ?? null, decodeFailures: this.decodeFailures };
+  }
+
+  stageCounters(): StageStats['cameras'] {
+    const out: StageStats['cameras'] = {};
+    for (const [k, v] of this.counters) out[k] = { processed: v.processed, skipped: 0, failures: 0 };
+    return out;
+  }
+
+  /** Stops consuming, then waits for the store writes in flight. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const t of this.timers) clearInterval(t);
+      const c = this.consumer;
+      this.consumer = undefined;
+      await c?.close();
+      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    })();
+    return this.closing;
+  }
+}
