@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CameraView, SystemHealth } from '@chronotrace/contracts';
+import { io } from 'socket.io-client';
+import type { Alert, CameraView, StandingQuery, SystemHealth } from '@chronotrace/contracts';
 import { DATABASE_URL, NATS_URL, REDIS_URL, assertServicesUp, deleteStreams, dropSchema, pgAdmin } from './infra';
 import { BusObserver, WallWatcher } from './observers';
 import { assertAlive, childEnv, freePort, spawnStage, stopStage, waitUntil, type StageProcess } from './processes';
 
 /**
- * Distributed mode as deployed: web, ingest and two privacy replicas, each its own process, on the
+ * Distributed mode as deployed: web, ingest, two privacy replicas and analytics, each its own process, on the
  * machine's real NATS JetStream, PostgreSQL and Redis. Isolated per run by a fresh DATABASE_SCHEMA and
  * BUS_PREFIX, both removed afterwards. The steps share one deployment and run in order.
  */
@@ -26,6 +27,7 @@ const procs: StageProcess[] = [];
 let web: StageProcess;
 let ingest: StageProcess;
 let privacy: StageProcess[] = [];
+let analytics: StageProcess;
 let wall: WallWatcher | undefined;
 let bus: BusObserver | undefined;
 let failed = false;
@@ -106,7 +108,8 @@ async function setUp(): Promise<void> {
   web = spawnStage('web', 'web/server/main.ts', env);
   ingest = spawnStage('ingest', 'media-server/src/main.ts', env);
   privacy = [spawnStage('privacy-1', 'pipeline/src/privacy/main.ts', env), spawnStage('privacy-2', 'pipeline/src/privacy/main.ts', env)];
-  procs.push(web, ingest, ...privacy);
+  analytics = spawnStage('analytics', 'pipeline/src/analytics/main.ts', { ...env, ANALYTICS_PARTITION: '0/1' });
+  procs.push(web, ingest, ...privacy, analytics);
 }
 
 afterEach((ctx) => {
@@ -136,7 +139,7 @@ afterAll(async () => {
   if (errors.length > 0) throw new AggregateError(errors, 'distributed test cleanup failed');
 }, 30_000);
 
-describe('distributed mode: web + ingest + 2 privacy replicas as separate processes', () => {
+describe('distributed mode: web + ingest + 2 privacy replicas + analytics as separate processes', () => {
   it('starts: /api/health answers 200 in distributed mode', async () => {
     guard();
     const health = await waitUntil(
@@ -156,11 +159,43 @@ describe('distributed mode: web + ingest + 2 privacy replicas as separate proces
       'both privacy replicas and ingest reporting',
       async () => {
         const r = await getJson<SystemHealth>('/api/health');
-        return r.body.components.privacy?.detail === '2 replicas reporting' && r.body.components.ingest?.state === 'ok' ? r.body : undefined;
+        const c = r.body.components;
+        return c.privacy?.detail === '2 replicas reporting' && c.ingest?.state === 'ok' && c.analytics?.state === 'ok' ? r.body : undefined;
       },
       { timeoutMs: 20_000, guard },
     );
     expect(both.components.privacy?.state).toBe('ok');
+    expect(both.components.analytics?.detail).toBe('1 partitions reporting');
+  }, 60_000);
+
+  it('a standing query created through the web API fires in the separate analytics process; the alert reaches the socket and the store', async () => {
+    guard();
+    const socket = io(url, { transports: ['websocket'], forceNew: true });
+    const alerts: Alert[] = [];
+    socket.on('alert', (a: Alert) => alerts.push(a));
+    try {
+      await waitUntil('alert socket connected', () => socket.connected, { timeoutMs: 10_000, guard });
+      // The test pattern shows no people, so a count query that holds at zero fires.
+      const res = await fetch(`${url}/api/queries`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'fewer than 3 people on camera A' }),
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      const q = (await res.json()) as StandingQuery;
+      expect(q.plan.count).toEqual({ op: '<', n: 3 });
+      const alert = await waitUntil('an alert of the query on the socket', () => alerts.find((a) => a.queryId === q.id), { timeoutMs: 30_000, guard });
+      expect(alert).toMatchObject({ camera: 'dist-a', kind: 'count', hasSnapshot: true });
+      const stored = await getJson<Alert[]>(`/api/alerts?query=${q.id}`);
+      expect(stored.body.map((a) => a.id)).toContain(alert.id);
+      const snap = await fetch(`${url}/api/alerts/${alert.id}/snapshot.jpg`);
+      expect(snap.status).toBe(200);
+      // Disarm, so later steps see no more of it.
+      const off = await fetch(`${url}/api/queries/${q.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ armed: false }) });
+      expect(off.status).toBe(200);
+    } finally {
+      socket.close();
+    }
   }, 60_000);
 
   it('the config camera goes live and only redacted frames reach the socket; snapshot is a JPEG', async () => {
@@ -283,7 +318,7 @@ describe('distributed mode: web + ingest + 2 privacy replicas as separate proces
     guard();
     wall?.close();
     const alive = procs.filter((p) => !p.expectedExit);
-    expect(alive.map((p) => p.name)).toEqual(['web', 'ingest', 'privacy-2']);
+    expect(alive.map((p) => p.name)).toEqual(['web', 'ingest', 'privacy-2', 'analytics']);
     const started = Date.now();
     const exits = await Promise.all(alive.map(async (p) => ({ name: p.name, exit: await stopStage(p, 'SIGTERM', 15_000), ms: Date.now() - started })));
     for (const e of exits) {
