@@ -6,12 +6,14 @@
  *
  * Env: BENCH_CAMERAS (4), BENCH_SECONDS (60), BENCH_OVERLOAD_SECONDS (30, 0 = skip),
  * BENCH_OVERLOAD_FACTOR (2), BENCH_WARMUP_SECONDS (5), BENCH_FPS (2), BENCH_WIDTH (640),
- * BENCH_MODEL_FRAMES (20), BENCH_LOG_LEVEL (warn), PRIVACY_FACE_MODEL, PRIVACY_REPLICAS.
+ * BENCH_MODEL_FRAMES (20), BENCH_ALERT_SECONDS (60, 0 = skip), BENCH_LOG_LEVEL (warn), PRIVACY_FACE_MODEL,
+ * PRIVACY_REPLICAS, MATCH_HYSTERESIS.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import type { ClientToServerEvents, RedactedFrameMeta, ServerToClientEvents, StreamsConfig } from '@chronotrace/contracts';
+import { existsSync } from 'node:fs';
+import type { Alert, ClientToServerEvents, RedactedFrameMeta, ServerToClientEvents, StreamsConfig } from '@chronotrace/contracts';
 import type { Socket } from 'socket.io-client';
 import type { Runtime as RuntimeT } from '../web/server/runtime';
 import { descendants, procAvailable, type ProcSample } from './proc-stats';
@@ -63,11 +65,16 @@ function readOptions() {
     fps: numEnv('BENCH_FPS', 2, 0.1, 30),
     width: Math.round(numEnv('BENCH_WIDTH', 640, 64, 3840)),
     modelFrames: Math.round(numEnv('BENCH_MODEL_FRAMES', 20, 1, 1000)),
+    alertSeconds: numEnv('BENCH_ALERT_SECONDS', 60, 0, 3600),
     // Same default as the app: one face-model thread per core, at most 4.
     replicas: process.env.PRIVACY_REPLICAS ?? String(parseEnv({}).PRIVACY_REPLICAS),
   };
 }
-const TARGETS = { ingest_to_wall_p50_ms: 250, ingest_to_wall_p99_ms: 600, pipeline_vs_models_ratio: 0.8 } as const;
+const TARGETS = { ingest_to_wall_p50_ms: 250, ingest_to_wall_p99_ms: 600, pipeline_vs_models_ratio: 0.8, alert_p50_ms: 400, alert_p99_ms: 1000 } as const;
+/** Real pedestrians (Debian's opencv-doc), for the alert phase: the test pattern has no one to alert on. */
+const VTEST = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
+/** The alert phase arms this on every camera, with no cooldown, so every new person track fires once. */
+const ALERT_QUERY = 'person';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const r1 = (v: number): number => Math.round(v * 10) / 10;
@@ -141,12 +148,12 @@ function stageMs(rt: RuntimeT): Record<'privacy' | 'face' | 'text' | 'objects' |
   return { privacy: merge('total'), face: merge('face'), text: merge('text'), objects: merge('objects'), redact: merge('redact') };
 }
 
-function cameraConfigs(n: number): StreamsConfig {
+function cameraConfigs(n: number, source = 'testsrc:testsrc2'): StreamsConfig {
   return validateStreamsConfig({
     cameras: Array.from({ length: n }, (_, i) => ({
       id: `bench-${i}`,
       name: `Bench ${i}`,
-      source: 'testsrc:testsrc2',
+      source,
       fps: opts.fps,
       width: opts.width,
     })),
@@ -179,13 +186,24 @@ interface PhaseResult {
   peak_rss_mb: number;
   peak_children_rss_mb: number | null;
   startup_s: number;
+  /** Frame captured at ingest → alert received by the Socket.io client (alert phase only). */
+  alert_latency_ms: { p50: number | null; p99: number | null; max: number | null; count: number };
+  /** Where an alert's time goes: capture → redacted, redacted → fired (scene + match), fired → socket. */
+  alert_breakdown_ms: { privacy: { p50: number | null; p99: number | null }; analytics: { p50: number | null; p99: number | null }; to_socket: { p50: number | null; p99: number | null } };
+  alerts: number;
+}
+
+/** What a phase runs: its cameras' source and the standing queries armed before it is measured. */
+interface Scenario {
+  source: string;
+  queries: string[];
 }
 
 /**
  * One phase: a fresh embedded runtime with `cameras` cameras, a Socket.io client on the wall,
  * `warmupSeconds` discarded, then `seconds` measured. `sample` receives raw frames (for the models-alone baseline).
  */
-async function runPhase(name: string, cameras: number, seconds: number, sample?: (jpeg: Uint8Array) => void): Promise<PhaseResult> {
+async function runPhase(name: string, cameras: number, seconds: number, sample?: (jpeg: Uint8Array) => void, scenario?: Scenario): Promise<PhaseResult> {
   const dataDir = await mkdtemp(join(os.tmpdir(), `ct-bench-${name}-`));
   const withProc = procAvailable();
   let rt: RuntimeT | undefined;
@@ -203,9 +221,16 @@ async function runPhase(name: string, cameras: number, seconds: number, sample?:
         PRIVACY_FACE_MODEL: FACE_MODEL,
         PRIVACY_REPLICAS: opts.replicas,
         PRIVACY_OBJECT_DETECTION: process.env.PRIVACY_OBJECT_DETECTION,
+        MATCH_HYSTERESIS: process.env.MATCH_HYSTERESIS,
+        // Every new track fires: the phase measures latency, not the cooldown.
+        MATCH_COOLDOWN_S: '0',
       }),
-      config: cameraConfigs(cameras),
+      config: cameraConfigs(cameras, scenario?.source),
     });
+    for (const text of scenario?.queries ?? []) {
+      const r = await rt.queries.create({ text, severity: 'info' });
+      if (!r.ok) throw new BenchError(`query "${text}" was refused: ${r.error}`);
+    }
     const startup = (performance.now() - t0) / 1000;
     const runtime = rt;
 
@@ -236,6 +261,10 @@ async function runPhase(name: string, cameras: number, seconds: number, sample?:
     });
     s.on('frame', (f) => {
       if (measuring) received.push({ at: Date.now(), meta: f.meta });
+    });
+    const alerts: { at: number; alert: Alert }[] = [];
+    s.on('alert', (alert) => {
+      if (measuring) alerts.push({ at: Date.now(), alert });
     });
 
     await sleep(opts.warmupSeconds * 1000);
@@ -274,6 +303,9 @@ async function runPhase(name: string, cameras: number, seconds: number, sample?:
       const d = dist(v);
       return { p50: d.p50, p99: d.p99 };
     };
+    // The redaction time of an alert's frame: from the frames the wall received (same frameId).
+    const redactedAt = new Map(received.map((x) => [x.meta.frameId, x.meta.redaction.redactedAt]));
+    const withRedaction = alerts.filter((x) => redactedAt.has(x.alert.frameId));
     return {
       cameras,
       offered_fps: r1(cameras * opts.fps),
@@ -299,6 +331,13 @@ async function runPhase(name: string, cameras: number, seconds: number, sample?:
       peak_rss_mb: r1(peakRss / 1024 / 1024),
       peak_children_rss_mb: withProc ? r1(peakChildrenRss / 1024 / 1024) : null,
       startup_s: r1(startup),
+      alert_latency_ms: dist(alerts.map((x) => x.at - x.alert.capturedAt)),
+      alert_breakdown_ms: {
+        privacy: pp(withRedaction.map((x) => (redactedAt.get(x.alert.frameId) ?? 0) - x.alert.capturedAt)),
+        analytics: pp(withRedaction.map((x) => x.alert.firedAt - (redactedAt.get(x.alert.frameId) ?? 0))),
+        to_socket: pp(alerts.map((x) => x.at - x.alert.firedAt)),
+      },
+      alerts: alerts.length,
     };
   } finally {
     if (rssTimer) clearInterval(rssTimer);
@@ -309,7 +348,7 @@ async function runPhase(name: string, cameras: number, seconds: number, sample?:
 }
 
 async function main(): Promise<void> {
-  const budgetS = 3 * (opts.warmupSeconds + 30) + opts.seconds + opts.overloadSeconds + 240;
+  const budgetS = 4 * (opts.warmupSeconds + 30) + opts.seconds + opts.overloadSeconds + opts.alertSeconds + 240;
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: no result after ${budgetS} s, giving up\n`);
     process.exit(2);
@@ -347,6 +386,14 @@ async function main(): Promise<void> {
       load_vs_sustained: r3(o.fps_in / Math.max(steady.privacy_processed_fps, 1e-9)),
       pipeline_vs_models_ratio: r3(o.fps_out / modelsFps),
     };
+  }
+
+  // Phase 3: alerts. Real pedestrians on every camera and a standing query for people, at the nominal load.
+  let alertPhase: PhaseResult | null = null;
+  if (opts.alertSeconds > 0) {
+    if (!existsSync(VTEST)) throw new BenchError(`${VTEST} is missing: apt-get install opencv-doc (the alert phase needs real pedestrians)`);
+    alertPhase = await runPhase('alerts', opts.cameras, opts.alertSeconds, undefined, { source: VTEST, queries: [ALERT_QUERY] });
+    if (alertPhase.alerts === 0) throw new BenchError(`alert phase: no alert in ${opts.alertSeconds} s`);
   }
 
   const p50 = steady.ingest_to_wall_ms.p50;
@@ -419,9 +466,27 @@ async function main(): Promise<void> {
       cpu_percent_detail: overload.cpu_percent,
       peak_rss_mb: overload.peak_rss_mb,
     },
+    alert_latency_ms: alertPhase ? { p50: alertPhase.alert_latency_ms.p50, p99: alertPhase.alert_latency_ms.p99 } : null,
+    alert_phase: alertPhase && {
+      how: `${alertPhase.cameras} cameras looping ${VTEST} (real pedestrians) at ${opts.fps} fps, ${opts.width} px; query "${ALERT_QUERY}" armed on all, no cooldown (every new person track alerts once); alert_latency_ms = Socket.io client receive time − capture time of the frame that fired`,
+      duration_s: alertPhase.duration_s,
+      alerts: alertPhase.alerts,
+      alert_latency_ms: alertPhase.alert_latency_ms,
+      alert_breakdown_ms: alertPhase.alert_breakdown_ms,
+      ingest_to_wall_ms: alertPhase.ingest_to_wall_ms,
+      fps_in: alertPhase.fps_in,
+      fps_out: alertPhase.fps_out,
+      skipped_ratio: alertPhase.skipped_ratio,
+      motion_skipped_ratio: alertPhase.motion_skipped_ratio,
+      detector_ms: { p50: alertPhase.stage_ms.objects.p50, p99: alertPhase.stage_ms.objects.p99 },
+      cpu_percent: alertPhase.cpu_percent.total ?? alertPhase.cpu_percent.node,
+      peak_rss_mb: alertPhase.peak_rss_mb,
+    },
     ...matcher,
     targets: { ...TARGETS, matcher_ms_per_frame_10000: 2 },
     meets_targets: {
+      alert_p50_ms: alertPhase !== null && alertPhase.alert_latency_ms.p50 !== null && alertPhase.alert_latency_ms.p50 < TARGETS.alert_p50_ms,
+      alert_p99_ms: alertPhase !== null && alertPhase.alert_latency_ms.p99 !== null && alertPhase.alert_latency_ms.p99 < TARGETS.alert_p99_ms,
       matcher_ms_per_frame_10000: matcher.matcher_ms_per_frame['10000'] < 2,
       ingest_to_wall_p50_ms: p50 !== null && p50 <= TARGETS.ingest_to_wall_p50_ms,
       ingest_to_wall_p99_ms: p99 !== null && p99 <= TARGETS.ingest_to_wall_p99_ms,

@@ -122,8 +122,13 @@ describe('standing query → alert, end to end', () => {
       }
       const payload = JSON.parse(forAlert[2]!.body) as WebhookPayload;
       expect(payload.snapshotUrl).toBe(`/api/alerts/${alert.id}/snapshot.jpg`);
-      const deliveries = await t.runtime.ports.store.webhooks.deliveries({ webhookId });
-      expect(deliveries.find((d) => d.alertId === alert.id)).toMatchObject({ status: 'delivered', attempts: 3, lastStatus: 200 });
+      const delivery = await waitFor(
+        'the delivery marked delivered',
+        async () => (await t.runtime.ports.store.webhooks.deliveries({ webhookId })).find((d) => d.alertId === alert.id && d.status === 'delivered'),
+        10_000,
+        100,
+      );
+      expect(delivery).toMatchObject({ attempts: 3, lastStatus: 200 });
 
       // Acknowledge: stored once, told to every browser.
       const acked = await json('POST', `/api/alerts/${alert.id}/ack`);

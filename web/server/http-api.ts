@@ -18,6 +18,8 @@ export interface ApiServices {
   queries: QueryService;
   alerts: AlertRepository;
   webhooks: WebhookDispatcher;
+  /** A recent alert's snapshot held in memory (before or without the store), or null. */
+  alertSnapshot(id: string): Uint8Array | null;
   /** Called after an alert was acknowledged here (to tell every browser). */
   onAlertAck(ack: { id: string; by: string; at: number }): void;
 }
@@ -187,7 +189,7 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
   });
 
   route('GET', '/api/alerts/:id/snapshot.jpg', 'snapshots:read', async (_req, res, p) => {
-    const jpeg = await s.alerts.snapshot(p.id!);
+    const jpeg = (await s.alerts.snapshot(p.id!)) ?? s.alertSnapshot(p.id!);
     if (!jpeg) return sendError(res, 404, `alert "${p.id}" has no snapshot`);
     res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.byteLength, 'cache-control': 'private, max-age=86400, immutable' });
     res.end(jpeg);

@@ -29,6 +29,7 @@ interface Latest {
 }
 
 const ALL_ROOM = 'all-cameras';
+const ALERT_SNAPSHOTS_KEPT = 128;
 const roomOf = (camera: string): string => `camera:${camera}`;
 
 /**
@@ -43,6 +44,8 @@ export class LiveWall {
   private consumer: Consumer | undefined;
   private alertConsumer: Consumer | undefined;
   private alertsOut = 0;
+  /** Snapshots of the latest alerts, served until (and in case) the store has them. */
+  private readonly alertSnapshots = new Map<string, Uint8Array>();
   private closed = false;
   private framesOut = 0;
   private skipped = 0;
@@ -87,12 +90,22 @@ export class LiveWall {
       async (msgs) => {
         for (const m of msgs) {
           const alert: Alert = { ...m.envelope.meta, ack: null };
+          const body = m.envelope.body;
+          if (body) {
+            this.alertSnapshots.set(alert.id, body);
+            if (this.alertSnapshots.size > ALERT_SNAPSHOTS_KEPT) this.alertSnapshots.delete(this.alertSnapshots.keys().next().value!);
+          }
           this.io.local.emit('alert', alert);
           this.alertsOut++;
           m.ack();
         }
       },
     );
+  }
+
+  /** The snapshot of a recent alert this replica pushed, or null. */
+  alertSnapshot(id: string): Uint8Array | null {
+    return this.alertSnapshots.get(id) ?? null;
   }
 
   /** Tell every browser (every replica, through the adapter) an alert was acknowledged. */

@@ -59,6 +59,7 @@ export class WebServer {
       alerts: o.store.alerts,
       webhooks: o.webhooks,
       onAlertAck: (ack) => this.wall.broadcastAlertAck(ack),
+      alertSnapshot: (id) => this.wall.alertSnapshot(id),
     });
     // The app's listener goes on before Socket.io attaches (in LiveWall): Socket.io wraps the listeners
     // it finds and answers /socket.io/ itself, so nothing else may write to those responses.

@@ -34,7 +34,8 @@ const STORE_TRIES = 3;
 /**
  * Bus adapter of standing-query matching: consumes `scene.<camera>` (durable 'match', per partition),
  * evaluates armed queries on each frame's tracks, stores each alert with the frame's redacted JPEG as
- * its snapshot, publishes `alerts.<camera>` (msgId = alert id), then acks. Armed queries follow the
+ * its snapshot and publishes it on `alerts.<camera>` (msgId = alert id, the JPEG as body) at the same
+ * time, then acks. Armed queries follow the
  * store: re-read when their fingerprint changes, or at once on refreshQueries().
  */
 export class MatchStage {
@@ -122,12 +123,14 @@ export class MatchStage {
     this.frames++;
     this.counters.set(m.camera, (this.counters.get(m.camera) ?? 0) + 1);
     for (const alert of alerts) {
-      const stored = await this.store(alert, body ?? null);
-      if (!stored) alert.hasSnapshot = false;
-      const r = await this.o.bus.publish('alerts', alert.camera, { meta: alert }, { msgId: alert.id });
+      // Published (with its snapshot as the body, for the wall) and stored at once: an alert waits for neither.
+      const [stored, r] = await Promise.all([
+        this.store(alert, body ?? null),
+        this.o.bus.publish('alerts', alert.camera, { meta: alert, ...(body ? { body } : {}) }, { msgId: alert.id }),
+      ]);
       if (!r.ok) {
         this.publishFailures++;
-        this.log.error({ alert: alert.id, camera: alert.camera, reason: r.reason, detail: r.detail }, 'alert not published (it is stored)');
+        this.log.error({ alert: alert.id, camera: alert.camera, reason: r.reason, detail: r.detail, stored }, 'alert not published');
       }
       this.alerts++;
       this.log.info({ alert: alert.id, query: alert.queryId, camera: alert.camera, frameId: alert.frameId, reason: alert.reason }, 'alert');
