@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { QUERY_PLAN_VERSION, type AlertMessage, type DetectedObjectBox, type RedactedFrameMeta, type StandingQuery } from '@chronotrace/contracts';
-import { CameraCatalog, InProcessBus, JetStreamBus, createLogger, type Bus, type SqlStore } from '@chronotrace/platform';
+import { CameraCatalog, InProcessBus, JetStreamBus, createLogger, type Bus } from '@chronotrace/platform';
 import sharp from 'sharp';
 import { storeTargets } from '../../../platform/test/store-targets';
 import { AnalyticsService, partitionOf } from '../../src/index';
