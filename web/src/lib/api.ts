@@ -1,7 +1,27 @@
-import type { ApiError, CameraConfigInput, CameraView } from '@chronotrace/contracts';
+import type {
+  Alert,
+  ApiError,
+  BacktestResult,
+  CameraConfigInput,
+  CameraView,
+  NewQueryInput,
+  QueryCompileResult,
+  QueryError,
+  QueryPatchInput,
+  QueryRejection,
+  StandingQuery,
+} from '@chronotrace/contracts';
 
-/** Expected outcomes of a REST call are values; the wall shows `error` and `details` inline. */
-export type ApiResult<T> = { ok: true; value: T } | { ok: false; status: number; error: string; details: string[] };
+/**
+ * Expected outcomes of a REST call are values; the wall shows `error` and `details` inline.
+ * `body` is the parsed error body, for endpoints whose errors say more than error/details.
+ */
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; status: number; error: string; details: string[]; body: unknown };
+
+/** Saving a query: a failure may be a text the compiler did not understand (`rejection`). */
+export type QuerySaveResult =
+  | { ok: true; value: StandingQuery }
+  | { ok: false; status: number; error: string; details: string[]; rejection: QueryError | null };
 
 /** The fields the "Add camera" form sends to POST /api/cameras. */
 export type NewCamera = Pick<CameraConfigInput, 'id' | 'name' | 'location' | 'source'>;
@@ -26,13 +46,85 @@ export function removeCamera(camera: string): Promise<ApiResult<null>> {
   return call<null>(`/api/cameras/${encodeURIComponent(camera)}`, { method: 'DELETE' });
 }
 
+export function compileQuery(text: string, signal?: AbortSignal): Promise<ApiResult<QueryCompileResult>> {
+  return call<QueryCompileResult>('/api/queries/compile', jsonInit('POST', { text }, signal));
+}
+
+export function listQueries(signal?: AbortSignal): Promise<ApiResult<StandingQuery[]>> {
+  return call<StandingQuery[]>('/api/queries', { signal });
+}
+
+export async function createQuery(query: NewQueryInput): Promise<QuerySaveResult> {
+  return withRejection(await call<StandingQuery>('/api/queries', jsonInit('POST', query)));
+}
+
+export async function updateQuery(id: string, patch: QueryPatchInput): Promise<QuerySaveResult> {
+  return withRejection(await call<StandingQuery>(`/api/queries/${encodeURIComponent(id)}`, jsonInit('PATCH', patch)));
+}
+
+export function deleteQuery(id: string): Promise<ApiResult<null>> {
+  return call<null>(`/api/queries/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
+
+/** Replays the stored scene over [from, to) (ms epoch); the server defaults to the last hour. */
+export function backtestQuery(id: string, range: { from?: number; to?: number } = {}): Promise<ApiResult<BacktestResult>> {
+  return call<BacktestResult>(`/api/queries/${encodeURIComponent(id)}/backtest`, jsonInit('POST', range));
+}
+
+export interface AlertFilter {
+  since?: number;
+  camera?: string;
+  query?: string;
+  /** Server default 100, at most 1000. */
+  limit?: number;
+}
+
+/** Alerts, newest first. */
+export function listAlerts(filter: AlertFilter = {}, signal?: AbortSignal): Promise<ApiResult<Alert[]>> {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter)) if (v !== undefined) params.set(k, String(v));
+  const qs = params.toString();
+  return call<Alert[]>(qs ? `/api/alerts?${qs}` : '/api/alerts', { signal });
+}
+
+export function ackAlert(id: string): Promise<ApiResult<Alert>> {
+  return call<Alert>(`/api/alerts/${encodeURIComponent(id)}/ack`, jsonInit('POST', {}));
+}
+
+/** The redacted JPEG of the frame that fired (when `alert.hasSnapshot`). */
+export function alertSnapshotUrl(id: string): string {
+  return `/api/alerts/${encodeURIComponent(id)}/snapshot.jpg`;
+}
+
+/** One line for an error banner: the message and its per-field details. */
+export function errorText(res: { error: string; details: string[] }): string {
+  return res.details.length > 0 ? `${res.error}: ${res.details.join('; ')}` : res.error;
+}
+
+function jsonInit(method: string, body: unknown, signal?: AbortSignal): RequestInit {
+  return { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal };
+}
+
+function withRejection(res: ApiResult<StandingQuery>): QuerySaveResult {
+  if (res.ok) return res;
+  const { status, error, details, body } = res;
+  if (status !== 400 || !isQueryRejection(body)) return { ok: false, status, error, details, rejection: null };
+  return { ok: false, status, error, details, rejection: { error: body.error, code: body.code, unknownTerms: body.unknownTerms, suggestions: body.suggestions } };
+}
+
+function isQueryRejection(v: unknown): v is QueryRejection {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Partial<Record<keyof QueryRejection, unknown>>;
+  return typeof r.error === 'string' && typeof r.code === 'string' && Array.isArray(r.unknownTerms) && typeof r.suggestions === 'object' && r.suggestions !== null;
+}
+
 async function call<T>(url: string, init: RequestInit): Promise<ApiResult<T>> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, headers: { accept: 'application/json', ...init.headers } });
   } catch (e) {
     if (e instanceof DOMException && e.name === 'AbortError') throw e;
-    return { ok: false, status: 0, error: 'The server could not be reached', details: [] };
+    return { ok: false, status: 0, error: 'The server could not be reached', details: [], body: null };
   }
   const text = await res.text();
   let body: unknown = null;
@@ -50,6 +142,7 @@ async function call<T>(url: string, init: RequestInit): Promise<ApiResult<T>> {
     status: res.status,
     error: err?.error ?? `${res.status} ${res.statusText || 'request failed'}`,
     details: err?.details?.filter((d): d is string => typeof d === 'string') ?? [],
+    body,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { CameraState, RedactedFrameMeta } from '@chronotrace/contracts';
+import type { CameraState, RedactedFrameMeta, Severity } from '@chronotrace/contracts';
 
 /** Text shown in each state's badge. Colour is never the only cue. */
 export const STATE_LABEL: Record<CameraState, string> = {
@@ -33,4 +33,21 @@ export function privacyText(meta: RedactedFrameMeta | null): string {
 
 export function fpsText(fps: number): string {
   return `${fps.toFixed(1)} fps`;
+}
+
+/** Severity names, lowest first; also the order of the severity select. Colour is never the only cue. */
+export const SEVERITY_LABEL: Record<Severity, string> = {
+  info: 'Info',
+  warning: 'Warning',
+  critical: 'Critical',
+};
+
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+
+/** Local wall-clock time with seconds, 24 h ("14:03:27"); the date too when it is not today. */
+export function clockTime(at: number, now: number = Date.now()): string {
+  const d = new Date(at);
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  if (d.toDateString() === new Date(now).toDateString()) return time;
+  return `${d.toLocaleDateString([], { day: 'numeric', month: 'short' })} ${time}`;
 }

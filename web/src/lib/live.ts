@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { CameraHealth, CameraView, ClientToServerEvents, ServerToClientEvents, WallFrame } from '@chronotrace/contracts';
+import type { Alert, CameraHealth, CameraView, ClientToServerEvents, ServerToClientEvents, StandingQuery, WallFrame } from '@chronotrace/contracts';
 
 /** The wall's Socket.io connection, typed with the shared event maps. */
 export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -11,6 +11,12 @@ export interface LiveHandlers {
   frame(frame: WallFrame): void;
   health(health: CameraHealth): void;
   cameras(cameras: CameraView[]): void;
+  /** A standing query fired. */
+  alert(alert: Alert): void;
+  /** Someone (anyone, on any replica) acknowledged an alert. */
+  alertAck(ack: { id: string; by: string; at: number }): void;
+  /** The whole list of standing queries, after any change. */
+  queries(queries: StandingQuery[]): void;
   status(status: ConnectionStatus): void;
   /** Called on every (re)connect, after the status turns 'connected'. */
   connected?(): void;
@@ -43,6 +49,9 @@ export class LiveClient {
     socket.on('frame', (f) => handlers.frame(f));
     socket.on('health', (h) => handlers.health(h));
     socket.on('cameras', (c) => handlers.cameras(c));
+    socket.on('alert', (a) => handlers.alert(a));
+    socket.on('alertAck', (a) => handlers.alertAck(a));
+    socket.on('queries', (q) => handlers.queries(q));
 
     socket.on('connect', () => {
       handlers.status('connected');
