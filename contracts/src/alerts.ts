@@ -79,6 +79,8 @@ export interface AlertScores {
   detection: number;
   /** Lowest colour score of the matched tracks (1 without colour constraints). */
   color: number;
+  /** The similarity term, when the query has one: the frame's score, the threshold calibrated for this query and camera, and its percentile. */
+  similarity?: { score: number; threshold: number; percentile: number; model: string };
 }
 
 /** An alert: what fired, where, when, and its evidence. Stored, pushed to the wall, sent to webhooks. */

@@ -92,6 +92,19 @@ export interface QueryPlan {
   /** The track stayed at least this long (in a listed zone when zones are given, else in view). */
   dwell?: { minSeconds: number };
   time?: QueryTimeWindow;
+  /**
+   * Only with an embedder on: the words the compiler has no structured meaning for add a similarity
+   * term. The frame must look like `text` (image–text embedding similarity above the query's
+   * threshold calibrated on that camera's recent frames). Absent: structured conditions only.
+   */
+  similarity?: QuerySimilarity;
+}
+
+export interface QuerySimilarity {
+  /** What the scene should look like; the query's own words. */
+  text: string;
+  /** The words the compiler had no structured meaning for (why the term exists). */
+  terms: string[];
 }
 
 /** Caps on the size and complexity of a query; the compiler rejects the rest. */
@@ -150,4 +163,5 @@ export const queryPlanSchema = z.object({
   time: z
     .object({ after: hhmm.optional(), before: hhmm.optional(), days: z.array(z.number().int().min(0).max(6)).min(1).optional() })
     .optional(),
+  similarity: z.object({ text: z.string().min(1).max(QUERY_LIMITS.maxChars), terms: z.array(z.string().min(1)).min(1) }).optional(),
 });

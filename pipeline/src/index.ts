@@ -7,3 +7,4 @@ export * from './attributes/index';
 export * from './matching/index';
 export * from './scene/index';
 export * from './analytics/index';
+export * from './embed/index';

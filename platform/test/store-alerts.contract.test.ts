@@ -140,6 +140,21 @@ describe.each(storeTargets('alerts'))('Store contract (queries, alerts, scene, w
       expect(await store.scene.tracks('gate')).toEqual([{ ...t, lastSeen: T0 + 900, ended: true }]);
     }));
 
+  it('keeps frame embeddings as exact float32 vectors, by model and time range, and prunes them with the frames', () =>
+    withStore(target, async (store) => {
+      const v = new Float32Array([0.5, -0.25, 1e-7, 3.4e38, -0]);
+      await store.scene.appendEmbedding({ frameId: 'gate:1', camera: 'gate', capturedAt: T0, model: 'clip@x', vector: v });
+      await store.scene.appendEmbedding({ frameId: 'gate:1', camera: 'gate', capturedAt: T0, model: 'clip@x', vector: new Float32Array(5) });
+      await store.scene.appendEmbedding({ frameId: 'gate:2', camera: 'gate', capturedAt: T0 + 500, model: 'other', vector: new Float32Array(2) });
+      await store.scene.appendEmbedding({ frameId: 'dock:1', camera: 'dock', capturedAt: T0 + 600, model: 'clip@x', vector: new Float32Array(5).fill(1) });
+      const got = await store.scene.embeddings({ from: T0, to: T0 + 1000, model: 'clip@x' });
+      expect(got.map((e) => e.frameId)).toEqual(['gate:1', 'dock:1']);
+      expect(got[0]?.vector).toEqual(v);
+      expect((await store.scene.embeddings({ from: T0, to: T0 + 1000, model: 'clip@x', cameras: ['dock'] })).map((e) => e.frameId)).toEqual(['dock:1']);
+      await store.scene.pruneFrames(T0 + 550);
+      expect((await store.scene.embeddings({ from: 0, to: T0 + 1000, model: 'clip@x' })).map((e) => e.frameId)).toEqual(['dock:1']);
+    }));
+
   it('queues a webhook delivery once, lets one claimer at a time take it, retries, delivers and dead-letters', () =>
     withStore(target, async (store) => {
       await store.webhooks.insert({ id: 'w1', url: 'http://127.0.0.1:9/hook', secret: 's'.repeat(32), cameras: null, queries: ['q1'], createdAt: T0 });

@@ -1,5 +1,7 @@
 import type { AlertMessage, StageStats } from '@chronotrace/contracts';
-import { createLogger, type AlertRepository, type Bus, type BusMessage, type Consumer, type Logger, type QueryRepository } from '@chronotrace/platform';
+import { createLogger, type AlertRepository, type Bus, type BusMessage, type Consumer, type Logger, type QueryRepository, type SceneRepository } from '@chronotrace/platform';
+import type { FrameSimilarity, FrameSimilarityStats } from '../embed/frame-similarity';
+import type { SimilarityJudgement } from '../matching/track-matcher';
 import type { MatchCore, MatchCoreStats } from '../matching/match-core';
 import { ownsCamera, partitionDurable, SINGLE_PARTITION, type Partition } from '../scene/partition';
 
@@ -13,6 +15,10 @@ export interface MatchStageOptions {
   partition?: Partition;
   /** How often the armed queries are re-read when they changed (a cheap fingerprint query). Default 1000 ms. */
   queryRefreshMs?: number;
+  /** The similarity term of queries that have one (an embedder is on). Absent: such queries never hold. */
+  similarity?: FrameSimilarity;
+  /** Where frame embeddings are kept for backtests (store.scene), with `similarity`. */
+  scene?: SceneRepository;
   /** Called with every alert this replica fired (after it was stored and published). */
   onAlert?: (alert: AlertMessage) => void;
   logger?: Logger;
@@ -27,6 +33,7 @@ export interface MatchStageStats {
   /** Matcher time per frame, last frame (ms). */
   lastFrameMs: number;
   consumer: ReturnType<Consumer['stats']> | null;
+  similarity: FrameSimilarityStats | null;
 }
 
 const STORE_TRIES = 3;
@@ -53,6 +60,7 @@ export class MatchStage {
   private storeFailures = 0;
   private publishFailures = 0;
   private lastFrameMs = 0;
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(private readonly o: MatchStageOptions) {
     this.log = o.logger ?? createLogger('match-stage');
@@ -85,6 +93,13 @@ export class MatchStage {
           if (fp === this.fingerprint) continue;
           const list = await this.o.queries.list({ armed: true });
           const r = this.o.core.setQueries(list);
+          if (this.o.similarity) {
+            try {
+              await this.o.similarity.setQueries(list);
+            } catch (err) {
+              this.log.error({ err }, 'could not embed the texts of similarity queries: their term cannot hold');
+            }
+          }
           this.fingerprint = fp;
           for (const bad of r.rejected) this.log.error({ query: bad.id, error: bad.error }, 'stored query cannot be armed: skipped');
           this.log.debug({ armed: r.armed }, 'armed queries updated');
@@ -117,8 +132,9 @@ export class MatchStage {
 
   private async processOne(m: BusMessage<'scene'>): Promise<void> {
     const { meta, body } = m.envelope;
+    const similarity = await this.judge(m);
     const t0 = performance.now();
-    const alerts = this.o.core.evaluate(meta, body !== undefined && body.length > 0);
+    const alerts = this.o.core.evaluate(meta, body !== undefined && body.length > 0, Date.now(), similarity);
     this.lastFrameMs = performance.now() - t0;
     this.frames++;
     this.counters.set(m.camera, (this.counters.get(m.camera) ?? 0) + 1);
@@ -137,6 +153,28 @@ export class MatchStage {
       this.o.onAlert?.(alert);
     }
     m.ack();
+  }
+
+  /** The frame's similarity judgements when a query with a similarity term covers its camera. */
+  private async judge(m: BusMessage<'scene'>): Promise<ReadonlyMap<string, SimilarityJudgement> | undefined> {
+    const sim = this.o.similarity;
+    const { meta, body } = m.envelope;
+    if (!sim || !this.o.core.wantsSimilarity(m.camera)) return undefined;
+    try {
+      const r = await sim.judge(m.camera, meta.frameId, meta.capturedAt, body);
+      if (r?.embedded && this.o.scene) {
+        const e = r.embedded;
+        const write = this.o.scene
+          .appendEmbedding(e)
+          .catch((err: unknown) => this.log.warn({ err, camera: e.camera, frameId: e.frameId }, 'frame embedding not stored'))
+          .finally(() => this.pending.delete(write));
+        this.pending.add(write);
+      }
+      return r?.judgements;
+    } catch (err) {
+      this.log.warn({ err, camera: m.camera, frameId: meta.frameId }, 'frame not embedded: similarity terms do not hold on it');
+      return new Map();
+    }
   }
 
   /** Stores an alert, retrying a little: the matcher has fired and will not fire it again. */
@@ -165,6 +203,7 @@ export class MatchStage {
       publishFailures: this.publishFailures,
       lastFrameMs: this.lastFrameMs,
       consumer: this.consumer?.stats() ?? null,
+      similarity: this.o.similarity?.toJSON() ?? null,
     };
   }
 
@@ -181,6 +220,7 @@ export class MatchStage {
       this.consumer = undefined;
       await c?.close();
       await this.refreshing;
+      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     })();
     return this.closing;
   }

@@ -1,5 +1,5 @@
 import type { BacktestHit, SceneTrack, StandingQuery } from '@chronotrace/contracts';
-import { TrackMatcher, type TrackMatcherOptions } from './track-matcher';
+import { TrackMatcher, type SimilarityJudgement, type TrackMatcherOptions } from './track-matcher';
 
 /** A stored frame's tracks, as the store returns them. */
 export interface BacktestFrame {
@@ -38,9 +38,10 @@ export class Backtest {
     this.#max = options.maxHits ?? DEFAULT_BACKTEST_MAX_HITS;
   }
 
-  feed(f: BacktestFrame): void {
+  /** `similarity`: the frame's judgements, for a query with a similarity term (replayed from stored embeddings). */
+  feed(f: BacktestFrame, similarity?: ReadonlyMap<string, SimilarityJudgement>): void {
     this.frames++;
-    for (const e of this.#matcher.evaluate({ camera: f.camera, at: f.capturedAt, tracks: f.tracks })) {
+    for (const e of this.#matcher.evaluate({ camera: f.camera, at: f.capturedAt, tracks: f.tracks, ...(similarity ? { similarity } : {}) })) {
       if (this.hits.length >= this.#max) {
         this.truncated = true;
         continue;

@@ -1,6 +1,6 @@
 import type { AlertMessage, SceneFrameMeta, StandingQuery } from '@chronotrace/contracts';
 import { buildAlert } from './alert-builder';
-import { TrackMatcher, type TrackMatcherOptions, type TrackMatcherStats } from './track-matcher';
+import { TrackMatcher, type SimilarityJudgement, type TrackMatcherOptions, type TrackMatcherStats } from './track-matcher';
 
 export interface MatchCoreStats {
   matcher: TrackMatcherStats;
@@ -51,8 +51,14 @@ export class MatchCore {
     return this.#queries.size;
   }
 
-  evaluate(meta: SceneFrameMeta, hasSnapshot: boolean, firedAt = Date.now()): AlertMessage[] {
-    const events = this.#matcher.evaluate({ camera: meta.camera, at: meta.capturedAt, tracks: meta.scene.tracks });
+  /** Whether an armed query has a similarity term on this camera (the stage then asks the embedder). */
+  wantsSimilarity(camera: string): boolean {
+    for (const q of this.#queries.values()) if (q.plan.similarity && (!q.plan.cameras || q.plan.cameras.includes(camera))) return true;
+    return false;
+  }
+
+  evaluate(meta: SceneFrameMeta, hasSnapshot: boolean, firedAt = Date.now(), similarity?: ReadonlyMap<string, SimilarityJudgement>): AlertMessage[] {
+    const events = this.#matcher.evaluate({ camera: meta.camera, at: meta.capturedAt, tracks: meta.scene.tracks, ...(similarity ? { similarity } : {}) });
     const out: AlertMessage[] = [];
     for (const e of events) {
       const q = this.#queries.get(e.queryId);

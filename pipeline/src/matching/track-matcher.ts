@@ -1,4 +1,4 @@
-import { queryPlanSchema, type AlertTrackEvidence, type CocoClass, type QueryCountOp, type QueryPlan } from '@chronotrace/contracts';
+import { queryPlanSchema, type AlertScores, type AlertTrackEvidence, type CocoClass, type QueryCountOp, type QueryPlan } from '@chronotrace/contracts';
 import { InvalidArmedQueryError, TrackMatcherOptionsError } from './errors';
 import type { MatchTrack } from './match-track';
 import { compileTimeWindow, inTimeWindow, processLocalClock, type CompiledTimeWindow, type LocalClock, type LocalTime } from './time-window';
@@ -24,12 +24,20 @@ export interface ArmedQueryInput {
   version: number;
 }
 
+/** How a frame scored on a query's similarity term (from the embedder and the calibrator). */
+export type SimilarityJudgement = NonNullable<AlertScores['similarity']> & {
+  /** Above the threshold calibrated for this query and camera (false while still calibrating). */
+  holds: boolean;
+};
+
 /** One frame's confirmed tracks of one camera. */
 export interface MatchFrame {
   camera: string;
   /** Frame time, ms epoch. */
   at: number;
   tracks: readonly MatchTrack[];
+  /** By query id: the frame's similarity judgement for queries with a similarity term. A query with one holds only where this says so. */
+  similarity?: ReadonlyMap<string, SimilarityJudgement>;
 }
 
 /** What one matched track contributes to an event (the alert's evidence). */
@@ -55,6 +63,7 @@ export interface MatchEvent {
     detection: number;
     /** Lowest colorScore of the matched tracks (1 without colour constraints or tracks). */
     color: number;
+    similarity?: AlertScores['similarity'];
   };
   /** e.g. 'person wearing red (upper) in zone "entrance" for 72 s: 3 of the last 5 frames'. */
   reason: string;
@@ -377,14 +386,14 @@ export class TrackMatcher {
     this.#evaluations++;
     if (q.count) {
       this.#touchCount(q, frameNo);
-      if (this.#timeOk(q) && this.#conditions(q, track, frame.at) === HOLD) q.matched.push(track);
+      if (this.#timeOk(q) && this.#conditions(q, track, frame) === HOLD) q.matched.push(track);
       return;
     }
     let pair = rec.pairs[q.slot];
     if (pair && pair.q !== q) pair = undefined;
     // A fired pair stays fired until the track leaves: nothing left to evaluate.
     if (pair?.fired) return;
-    const r = this.#timeOk(q) ? this.#conditions(q, track, frame.at) : 0;
+    const r = this.#timeOk(q) ? this.#conditions(q, track, frame) : 0;
     if (!pair) {
       if (r === 0) return;
       rec.pairs[q.slot] = pair = { q, bits: 0, veto: 0, fired: false };
@@ -411,7 +420,7 @@ export class TrackMatcher {
     const gap = camFrame - cs.frame;
     cs.bits = gap >= this.#m ? 0 : (cs.bits << gap) & this.#mask;
     cs.frame = camFrame;
-    const hold = this.#timeOk(q) && compare(q.matched.length, count.op, count.n) ? 1 : 0;
+    const hold = this.#timeOk(q) && similarityHolds(q, frame) && compare(q.matched.length, count.op, count.n) ? 1 : 0;
     cs.bits = (cs.bits | hold) & this.#mask;
     const hits = popcount(cs.bits);
     if (hits < this.#n) cs.active = false;
@@ -435,7 +444,9 @@ export class TrackMatcher {
   }
 
   /** HOLD when every condition holds on this frame, VETO (maybe with nothing else) when a negated carried object is present. */
-  #conditions(q: ArmedQuery, track: MatchTrack, at: number): number {
+  #conditions(q: ArmedQuery, track: MatchTrack, frame: MatchFrame): number {
+    if (!similarityHolds(q, frame)) return 0;
+    const at = frame.at;
     let zone: string | undefined;
     if (q.zones) {
       zone = this.#bestZone(q.zones, track);
@@ -499,8 +510,15 @@ export class TrackMatcher {
       reason: reasonOf(q.plan, kind, evidence, count, hits, this.#m),
     };
     if (count !== undefined) event.count = count;
+    const j = q.plan.similarity ? frame.similarity?.get(q.id) : undefined;
+    if (j) event.scores.similarity = { score: j.score, threshold: j.threshold, percentile: j.percentile, model: j.model };
     return event;
   }
+}
+
+/** A query without a similarity term always passes; one with it, only where the frame's judgement holds. */
+function similarityHolds(q: ArmedQuery, frame: MatchFrame): boolean {
+  return !q.plan.similarity || frame.similarity?.get(q.id)?.holds === true;
 }
 
 /** ms in `zone`, or since the track was first seen when the query names no zone. */

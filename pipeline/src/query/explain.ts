@@ -80,5 +80,8 @@ export function explainPlan(plan: QueryPlan, cameraNames: ReadonlyMap<string, st
     : 'on any camera';
   const dwell = plan.dwell ? ` for at least ${formatDuration(plan.dwell.minSeconds)}` : '';
   const time = plan.time ? `, ${when(plan.time)}` : '';
-  return `Alert when ${described} ${plural ? 'are' : 'is'} ${where} ${cams}${dwell}${time}.`;
+  const looks = plan.similarity
+    ? ` and the frame looks like "${plan.similarity.text}" (${plan.similarity.terms.map((t) => `"${t}"`).join(', ')} by image–text similarity above this camera's calibrated threshold)`
+    : '';
+  return `Alert when ${described} ${plural ? 'are' : 'is'} ${where} ${cams}${dwell}${time}${looks}.`;
 }

@@ -25,6 +25,11 @@ export interface QueryCompilerOptions {
   zones?: readonly string[];
   /** Cameras from streams.config: matched by id, full name, or the name's part before " — ". Default []. */
   cameras?: readonly { id: string; name: string }[];
+  /**
+   * An embedder is on: words with no structured meaning and no close spelling match become a
+   * similarity term (plan.similarity) instead of an error. A likely typo is still an error. Default false.
+   */
+  freeText?: boolean;
 }
 
 /** A recognised word or phrase, with where it was in the token stream. */
@@ -109,8 +114,10 @@ export class QueryCompiler {
   readonly #cameraNames = new Map<string, string>();
   readonly #maxPlaceWords: number;
   readonly #suggestible: string[];
+  readonly #freeText: boolean;
 
   constructor(options: QueryCompilerOptions = {}) {
+    this.#freeText = options.freeText ?? false;
     let maxWords = 1;
     for (const zone of options.zones ?? []) {
       const key = nameKey(zone);
@@ -151,7 +158,14 @@ export class QueryCompiler {
         'unsupported',
         `"${absence.word}": queries for the absence of something are not supported; negation works for carried objects only, e.g. "person without a backpack".`,
       );
-    if (unknown.length > 0) return this.#unknown(unknown);
+    let residue: string[] = [];
+    if (unknown.length > 0) {
+      const failed = this.#unknown(unknown);
+      if (!this.#freeText || failed.ok) return failed;
+      // A word close to one we know is a typo, not a description: ask, as without an embedder.
+      if (Object.values(failed.error.suggestions).some((s) => s.length > 0)) return failed;
+      residue = failed.error.unknownTerms;
+    }
 
     let plan: QueryPlan;
     try {
@@ -163,6 +177,7 @@ export class QueryCompiler {
       }
       throw e;
     }
+    if (residue.length > 0) plan.similarity = { text: trimmed.normalize('NFKC').replace(/\s+/g, ' '), terms: residue };
     return { ok: true, plan, explanation: explainPlan(plan, this.#cameraNames) };
   }
 

@@ -1,6 +1,6 @@
 import type { SceneTrack, Track } from '@chronotrace/contracts';
-import type { SceneFrameRecord, SceneRepository } from './store';
-import { listLimit, toNumber, type SqlSession, type SqlValue } from './sql';
+import type { FrameEmbeddingRecord, SceneFrameRecord, SceneRepository } from './store';
+import { listLimit, toBytes, toNumber, type SqlSession, type SqlValue } from './sql';
 
 interface FrameRow {
   frame_id: string;
@@ -49,6 +49,39 @@ export class SqlSceneRepository implements SceneRepository {
     }));
   }
 
+  async appendEmbedding(e: FrameEmbeddingRecord): Promise<void> {
+    const bytes = new Uint8Array(e.vector.length * 4);
+    const view = new DataView(bytes.buffer);
+    e.vector.forEach((v, i) => view.setFloat32(i * 4, v, true));
+    await this.db.query(
+      `INSERT INTO frame_embeddings (frame_id, camera, captured_at, model, dimensions, vector) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (frame_id) DO NOTHING`,
+      [e.frameId, e.camera, e.capturedAt, e.model, e.vector.length, bytes],
+    );
+  }
+
+  async embeddings(range: { from: number; to: number; model: string; cameras?: string[]; limit?: number }): Promise<FrameEmbeddingRecord[]> {
+    const params: SqlValue[] = [range.from, range.to, range.model];
+    let cameras = '';
+    if (range.cameras) {
+      if (range.cameras.length === 0) return [];
+      params.push(JSON.stringify(range.cameras));
+      cameras = `AND camera IN (SELECT jsonb_array_elements_text($4::text::jsonb))`;
+    }
+    params.push(Math.min(range.limit ?? MAX_SCENE_FRAMES, MAX_SCENE_FRAMES));
+    const rows = await this.db.query<{ frame_id: string; camera: string; captured_at: number | string; model: string; dimensions: number | string; vector: Uint8Array }>(
+      `SELECT frame_id, camera, captured_at, model, dimensions, vector FROM frame_embeddings
+       WHERE captured_at >= $1 AND captured_at < $2 AND model = $3 ${cameras} ORDER BY captured_at, frame_id LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => {
+      const bytes = toBytes(r.vector);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const vector = new Float32Array(toNumber(r.dimensions));
+      for (let i = 0; i < vector.length; i++) vector[i] = view.getFloat32(i * 4, true);
+      return { frameId: r.frame_id, camera: r.camera, capturedAt: toNumber(r.captured_at), model: r.model, vector };
+    });
+  }
+
   async upsertTrack(track: Track, ended: boolean): Promise<void> {
     await this.db.query(
       `INSERT INTO tracks (id, camera, label, first_seen, last_seen, ended, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
@@ -66,6 +99,7 @@ export class SqlSceneRepository implements SceneRepository {
   }
 
   async pruneFrames(before: number): Promise<number> {
+    await this.db.query(`DELETE FROM frame_embeddings WHERE captured_at < $1`, [before]);
     const rows = await this.db.query<{ frame_id: string }>(`DELETE FROM scene_frames WHERE captured_at < $1 RETURNING frame_id`, [before]);
     return rows.length;
   }

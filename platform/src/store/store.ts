@@ -97,7 +97,20 @@ export interface SceneFrameRecord {
   tracks: SceneTrack[];
 }
 
+/** An image embedding of one redacted frame. */
+export interface FrameEmbeddingRecord {
+  frameId: string;
+  camera: string;
+  capturedAt: number;
+  model: string;
+  vector: Float32Array;
+}
+
 export interface SceneRepository {
+  /** Idempotent on frameId. */
+  appendEmbedding(e: FrameEmbeddingRecord): Promise<void>;
+  /** Embeddings of one model with from ≤ capturedAt < to, oldest first. */
+  embeddings(range: { from: number; to: number; model: string; cameras?: string[]; limit?: number }): Promise<FrameEmbeddingRecord[]>;
   /** Idempotent on frameId. */
   appendFrame(frame: SceneFrameRecord): Promise<void>;
   /** Frames with from ≤ capturedAt < to, oldest first, of these cameras (all when omitted), at most `limit`. */
@@ -106,7 +119,7 @@ export interface SceneRepository {
   upsertTrack(track: Track, ended: boolean): Promise<void>;
   /** Newest first. */
   tracks(camera: string, limit?: number): Promise<(Track & { ended: boolean })[]>;
-  /** Deletes frames captured before `before`; returns how many. */
+  /** Deletes frames (and their embeddings) captured before `before`; returns how many frames. */
   pruneFrames(before: number): Promise<number>;
 }
 
