@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { formatIssues } from '@chronotrace/contracts';
 
-export const envSchema = z.object({
+const baseEnvSchema = z.object({
   /** HTTP port of the wall and API. Default 8080. */
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Interface to listen on. Default 127.0.0.1. */
@@ -61,6 +61,28 @@ export const envSchema = z.object({
   WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
   /** Cap of the retry delay. Default 300 000 ms (5 min). */
   WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(300_000),
+  /** Optional image–text embedder for the similarity term of free-text queries: off, clip-onnx (local), bedrock-nova (AWS; frames leave the site). Default off. */
+  EMBEDDER: z.enum(['off', 'clip-onnx', 'bedrock-nova']).default('off'),
+  /** EMBEDDER=clip-onnx: folder with visual.onnx, textual.onnx, vocab.json, merges.txt (and optionally embedder.json). */
+  CLIP_MODEL_DIR: z.string().min(1).optional(),
+  /** EMBEDDER=bedrock-nova: AWS region (credentials from the AWS SDK's usual chain). */
+  BEDROCK_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region, e.g. eu-west-1').optional(),
+  BEDROCK_MODEL_ID: z.string().min(1).default('amazon.nova-2-multimodal-embeddings-v1:0'),
+  /** A Bedrock-compatible endpoint (VPC endpoint). Default: AWS's. */
+  BEDROCK_ENDPOINT: z.string().regex(/^https?:\/\//, 'must be an http(s):// URL').optional(),
+  /** Nova embedding size: 256, 384, 1024 or 3072. Default 1024. */
+  BEDROCK_DIMENSIONS: z.enum(['256', '384', '1024', '3072']).default('1024'),
+  /** A frame must score above this percentile of the query's scores on the camera's recent frames. Default 99. */
+  SIMILARITY_PERCENTILE: z.coerce.number().gt(0).lt(100).default(99),
+  /** Recent frames per camera the percentile is taken over. Default 256. */
+  SIMILARITY_WINDOW_FRAMES: z.coerce.number().int().min(20).max(10_000).default(256),
+  /** A camera's frame is embedded at most this often (only cameras a similarity query covers). Default 1000 ms. */
+  EMBED_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+});
+
+export const envSchema = baseEnvSchema.superRefine((e, ctx) => {
+  if (e.EMBEDDER === 'clip-onnx' && !e.CLIP_MODEL_DIR) ctx.addIssue({ code: 'custom', path: ['CLIP_MODEL_DIR'], message: 'required when EMBEDDER=clip-onnx' });
+  if (e.EMBEDDER === 'bedrock-nova' && !e.BEDROCK_REGION) ctx.addIssue({ code: 'custom', path: ['BEDROCK_REGION'], message: 'required when EMBEDDER=bedrock-nova' });
 });
 
 /** MATCH_HYSTERESIS as numbers. */

@@ -1,4 +1,5 @@
 import { ConfigError, EnvError, createLogger, loadStreamsConfig, parseEnv } from '@chronotrace/platform';
+import { isEmbedderError } from '@chronotrace/pipeline';
 import { Runtime } from './runtime';
 
 /** `npm start`: validate env and config once, start the runtime, drain on SIGTERM/SIGINT. */
@@ -13,6 +14,9 @@ async function main(): Promise<void> {
     if (e instanceof ConfigError || e instanceof EnvError) {
       log.fatal({ details: e.details }, e.message);
       process.stderr.write(`\nChronoTrace cannot start: ${e.message}\n`);
+    } else if (isEmbedderError(e)) {
+      log.fatal({ err: e }, e.message);
+      process.stderr.write(`\nChronoTrace cannot start: the embedder (EMBEDDER) failed: ${e.message}\n`);
     } else {
       log.fatal({ err: e }, 'start-up failed');
     }

@@ -11,7 +11,7 @@ import {
   type StandingQuery,
 } from '@chronotrace/contracts';
 import type { Logger, Store } from '@chronotrace/platform';
-import { Backtest, QueryCompiler, type TrackMatcherOptions } from '@chronotrace/pipeline';
+import { Backtest, QueryCompiler, SimilarityCalibrator, type Embedder, type SimilarityCalibratorOptions, type SimilarityJudgement, type TrackMatcherOptions } from '@chronotrace/pipeline';
 
 export type QueryOutcome =
   | { ok: true; query: StandingQuery }
@@ -29,6 +29,8 @@ export interface QueryServiceOptions {
   maxBacktestRangeMs?: number;
   /** A backtest stops (truncated) after this much wall time. Default 20 s. */
   backtestBudgetMs?: number;
+  /** An embedder is on: free-text words become a similarity term, and backtests replay it from stored frame embeddings. */
+  similarity?: { embedder: Embedder; calibration: SimilarityCalibratorOptions };
 }
 
 const DEFAULT_BACKTEST_RANGE_MS = 3600_000;
@@ -48,7 +50,7 @@ export class QueryService {
   async compiler(): Promise<QueryCompiler> {
     const cameras = await this.o.store.cameras.list();
     const zones = [...new Set(cameras.flatMap((c) => c.zones.map((z) => z.name)))];
-    return new QueryCompiler({ zones, cameras: cameras.map((c) => ({ id: c.id, name: c.name })) });
+    return new QueryCompiler({ zones, cameras: cameras.map((c) => ({ id: c.id, name: c.name })), freeText: this.o.similarity !== undefined });
   }
 
   async compile(text: string): Promise<QueryCompileResult> {
@@ -144,6 +146,8 @@ export class QueryService {
     if (from >= to) return { ok: false, status: 400, error: 'invalid backtest', details: ['from: must be before to'] };
     const maxRange = this.o.maxBacktestRangeMs ?? 7 * 86_400_000;
     if (to - from > maxRange) return { ok: false, status: 400, error: 'invalid backtest', details: [`to: the range may span at most ${Math.round(maxRange / 3600_000)} h`] };
+    const replay = query.plan.similarity ? await this.similarityReplay(query, from, to) : null;
+    if (replay && !replay.ok) return { ok: false, status: 400, error: replay.error };
     const run = new Backtest(query, { matcher: this.o.matcher });
     const cameras = new Set<string>();
     const budget = this.o.backtestBudgetMs ?? 20_000;
@@ -155,7 +159,7 @@ export class QueryService {
       let fed = 0;
       for (const f of page) {
         if (f.capturedAt === cursor && seenAtCursor.has(f.frameId)) continue;
-        run.feed(f);
+        run.feed(f, replay?.ok ? replay.judge(f.camera, f.frameId) : undefined);
         fed++;
         cameras.add(f.camera);
       }
@@ -180,6 +184,35 @@ export class QueryService {
     };
     this.o.log.info({ query: id, frames: result.frames, hits: result.hits.length, ms: result.ms }, 'backtest');
     return { ok: true, result };
+  }
+
+  /**
+   * For a query with a similarity term: the stored frame embeddings of the range, replayed through a
+   * fresh calibrator in time order (as live: frames without an embedding reuse their camera's last judgement).
+   */
+  private async similarityReplay(
+    query: StandingQuery,
+    from: number,
+    to: number,
+  ): Promise<{ ok: true; judge: (camera: string, frameId: string) => Map<string, SimilarityJudgement> } | { ok: false; error: string }> {
+    const sim = this.o.similarity;
+    const term = query.plan.similarity;
+    if (!sim || !term) return { ok: false, error: 'this query has a similarity term: backtesting it needs the embedder (EMBEDDER) in this process' };
+    const model = `${sim.embedder.name}@${sim.embedder.version}`;
+    const [vector] = await sim.embedder.embedTexts([term.text]);
+    if (!vector) return { ok: false, error: 'the embedder returned no vector for the query text' };
+    const embeddings = await this.o.store.scene.embeddings({ from, to, model, ...(query.plan.cameras ? { cameras: query.plan.cameras } : {}) });
+    const byFrame = new Map(embeddings.map((e) => [e.frameId, e.vector]));
+    const calibrator = new SimilarityCalibrator(model, sim.calibration);
+    const last = new Map<string, Map<string, SimilarityJudgement>>();
+    return {
+      ok: true,
+      judge: (camera, frameId) => {
+        const v = byFrame.get(frameId);
+        if (v) last.set(camera, calibrator.judge(camera, v, [{ id: query.id, vector }]));
+        return last.get(camera) ?? new Map();
+      },
+    };
   }
 
   /** Called after every change made through this process. Returns an unsubscribe function. */

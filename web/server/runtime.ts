@@ -1,7 +1,7 @@
 import type { StreamsConfig } from '@chronotrace/contracts';
 import { CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, openPorts, type Env, type Logger, type Ports } from '@chronotrace/platform';
 import { CameraReconciler, IngestService, resolveFfmpeg } from '@chronotrace/media-server';
-import { AnalyticsService, PrivacyService } from '@chronotrace/pipeline';
+import { AnalyticsService, PrivacyService, calibrationOf, frameSimilarityOf, openEmbedder, type Embedder } from '@chronotrace/pipeline';
 import { CameraService } from './camera-service';
 import { QueryService } from './query-service';
 import { WebhookDispatcher } from './webhook-dispatcher';
@@ -34,6 +34,7 @@ export class Runtime {
     readonly analytics: AnalyticsService | null,
     readonly queries: QueryService,
     readonly webhooks: WebhookDispatcher,
+    readonly embedder: Embedder | null,
     private readonly reconciler: CameraReconciler | null,
     private readonly fanout: RedisFanout | null,
     private readonly ownsPorts: boolean,
@@ -59,7 +60,18 @@ export class Runtime {
       let reconciler: CameraReconciler | null = null;
       let analytics: AnalyticsService | null = null;
       const matcher = matcherOptionsOf(env);
-      const queries = new QueryService({ store: ports.store, matcher, log: log.child({ component: 'queries' }) });
+      // One embedder per process (if any), shared by live matching and backtests.
+      const embedder = await openEmbedder(env);
+      if (embedder) {
+        started.push(embedder);
+        log.info({ embedder: embedder.name, version: embedder.version, dimensions: embedder.dimensions }, 'embedder on: free-text query words add a calibrated similarity term');
+      }
+      const queries = new QueryService({
+        store: ports.store,
+        matcher,
+        log: log.child({ component: 'queries' }),
+        ...(embedder ? { similarity: { embedder, calibration: calibrationOf(env) } } : {}),
+      });
       const webhooks = new WebhookDispatcher({
         bus: ports.bus,
         webhooks: ports.store.webhooks,
@@ -81,6 +93,7 @@ export class Runtime {
           matcher,
           retentionMs: env.SCENE_RETENTION_HOURS * 3600_000,
           logger: log.child({ component: 'analytics' }),
+          ...(embedder ? { similarity: frameSimilarityOf(embedder, env) } : {}),
         });
         started.push(analytics);
         await analytics.start();
@@ -134,7 +147,7 @@ export class Runtime {
           ...(fanout ? { redis: fanout.health() } : {}),
         }),
       });
-      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, reconciler, fanout, !o.ports, log);
+      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, reconciler, fanout, !o.ports, log);
     } catch (e) {
       for (const s of started.reverse()) await s.close();
       if (!o.ports) await ports.close();
@@ -155,6 +168,7 @@ export class Runtime {
       await this.privacy?.close();
       await this.analytics?.close();
       await this.webhooks.close();
+      await this.embedder?.close();
       await this.web.close();
       await this.fanout?.close();
       if (this.ownsPorts) await this.ports.close();

@@ -5,6 +5,7 @@ import type { TrackMatcherOptions } from '../matching/track-matcher';
 import { SceneCore } from '../scene/scene-core';
 import { SceneStage } from '../scene/scene-stage';
 import { SINGLE_PARTITION, type Partition } from '../scene/partition';
+import type { FrameSimilarity } from '../embed/frame-similarity';
 import { MatchStage } from './match-stage';
 
 export interface AnalyticsServiceOptions {
@@ -18,6 +19,8 @@ export interface AnalyticsServiceOptions {
   matcher?: TrackMatcherOptions;
   /** Scene frames kept for backtests. Default 72 h. */
   retentionMs?: number;
+  /** The similarity term (an embedder is on). Owned by the caller. */
+  similarity?: FrameSimilarity;
   onAlert?: (alert: AlertMessage) => void;
   logger?: Logger;
 }
@@ -47,6 +50,7 @@ export class AnalyticsService {
       partition,
       logger: log.child({ stage: 'match' }),
       ...(o.onAlert ? { onAlert: o.onAlert } : {}),
+      ...(o.similarity ? { similarity: o.similarity, scene: o.store.scene } : {}),
     });
     this.publishers = [
       new StageStatsPublisher(o.bus, 'scene', o.instance, () => this.scene.stageCounters(), log),

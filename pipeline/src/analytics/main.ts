@@ -1,4 +1,5 @@
 import { CameraCatalog, analyticsPartitionOf, createLogger, env, instanceId, matcherOptionsOf, openPorts } from '@chronotrace/platform';
+import { frameSimilarityOf, openEmbedder } from '../embed/open-embedder';
 import { AnalyticsService } from './analytics-service';
 
 /**
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   const partition = analyticsPartitionOf(e);
   const log = createLogger('analytics', { instance, partition: e.ANALYTICS_PARTITION });
   const ports = await openPorts(e, `chronotrace-analytics-${instance}`);
+  const embedder = await openEmbedder(e);
   const catalog = new CameraCatalog(ports.store, log.child({ component: 'catalog' }));
   await catalog.start();
   const service = new AnalyticsService({
@@ -22,9 +24,10 @@ async function main(): Promise<void> {
     matcher: matcherOptionsOf(e),
     retentionMs: e.SCENE_RETENTION_HOURS * 3600_000,
     logger: log,
+    ...(embedder ? { similarity: frameSimilarityOf(embedder, e) } : {}),
   });
   await service.start();
-  log.info('analytics consuming');
+  log.info({ embedder: embedder ? `${embedder.name}@${embedder.version}` : 'off' }, 'analytics consuming');
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
@@ -33,6 +36,7 @@ async function main(): Promise<void> {
     catalog.close();
     service
       .close()
+      .then(() => embedder?.close())
       .then(() => ports.close())
       .then(
         () => process.exit(0),

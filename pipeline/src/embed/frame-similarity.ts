@@ -32,6 +32,7 @@ export interface FrameEmbedding {
  * The similarity term of standing queries, live: embeds a camera's redacted frame (at most once per
  * interval, and only on cameras an armed similarity query covers), judges it against each such
  * query with the calibrator, and hands the judgements to the matcher. Text embeddings are cached by text.
+ * It does not own the embedder (a process may share one between matching and backtests).
  */
 export class FrameSimilarity {
   readonly calibrator: SimilarityCalibrator;
@@ -101,9 +102,5 @@ export class FrameSimilarity {
 
   toJSON(): FrameSimilarityStats {
     return { ...this.#stats };
-  }
-
-  close(): Promise<void> {
-    return this.#o.embedder.close();
   }
 }

@@ -4,3 +4,4 @@ export * from './clip-onnx-embedder';
 export * from './similarity-calibrator';
 export * from './frame-similarity';
 export * from './bedrock-nova-embedder';
+export * from './open-embedder';

@@ -61,12 +61,14 @@ describe('TrackMatcher with a similarity term', () => {
 describe('FrameSimilarity on the tiny CLIP', () => {
   let dir: string;
   let sim: FrameSimilarity;
+  let clip: ClipOnnxEmbedder;
   beforeAll(async () => {
     dir = await writeTinyClip();
-    sim = new FrameSimilarity({ embedder: await ClipOnnxEmbedder.open({ modelDir: dir }), calibration: { percentile: 90, windowFrames: 30, minFrames: 5 }, intervalMs: 1000 });
+    clip = await ClipOnnxEmbedder.open({ modelDir: dir });
+    sim = new FrameSimilarity({ embedder: clip, calibration: { percentile: 90, windowFrames: 30, minFrames: 5 }, intervalMs: 1000 });
   });
   afterAll(async () => {
-    await sim?.close();
+    await clip?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
