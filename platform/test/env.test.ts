@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { EnvError, analyticsPartitionOf, matcherOptionsOf, parseEnv } from '../src/env';
+
+function problems(source: Record<string, string>): string[] {
+  try {
+    parseEnv(source);
+  } catch (e) {
+    if (e instanceof EnvError) return e.details;
+    throw e;
+  }
+  return [];
+}
+
+describe('environment of matching, webhooks and the embedder', () => {
+  it('defaults to 2-of-3 hysteresis, a 60 s cooldown, one analytics partition and no embedder', () => {
+    const e = parseEnv({});
+    expect(matcherOptionsOf(e)).toEqual({ hysteresis: { n: 2, m: 3 }, cooldownMs: 60_000 });
+    expect(analyticsPartitionOf(e)).toEqual({ index: 0, count: 1 });
+    expect(e.EMBEDDER).toBe('off');
+    expect(e.WEBHOOK_MAX_ATTEMPTS).toBe(8);
+    expect(parseEnv({ MATCH_HYSTERESIS: '3/5', ANALYTICS_PARTITION: '2/4', PUBLIC_URL: 'https://wall.example.org/' })).toMatchObject({ MATCH_HYSTERESIS: '3/5', ANALYTICS_PARTITION: '2/4', PUBLIC_URL: 'https://wall.example.org' });
+  });
+
+  it('names every bad variable at once', () => {
+    const p = problems({ MATCH_HYSTERESIS: '5/3', ANALYTICS_PARTITION: '3/3', WEBHOOK_MAX_ATTEMPTS: '0', EMBEDDER: 'clip-onnx', SIMILARITY_PERCENTILE: '100', PUBLIC_URL: 'wall' });
+    for (const name of ['MATCH_HYSTERESIS', 'ANALYTICS_PARTITION', 'WEBHOOK_MAX_ATTEMPTS', 'SIMILARITY_PERCENTILE', 'PUBLIC_URL']) expect(p.some((d) => d.startsWith(`${name}:`)), name).toBe(true);
+  });
+
+  it('asks for the model folder or the region the chosen embedder needs', () => {
+    expect(problems({ EMBEDDER: 'clip-onnx' })).toEqual(['CLIP_MODEL_DIR: required when EMBEDDER=clip-onnx']);
+    expect(problems({ EMBEDDER: 'bedrock-nova' })).toEqual(['BEDROCK_REGION: required when EMBEDDER=bedrock-nova']);
+    expect(problems({ EMBEDDER: 'bedrock-nova', BEDROCK_REGION: 'mars' })[0]).toMatch(/^BEDROCK_REGION: must be an AWS region/);
+    expect(problems({ EMBEDDER: 'bedrock-nova', BEDROCK_REGION: 'eu-west-1' })).toEqual([]);
+  });
+});
