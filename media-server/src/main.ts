@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import type { CameraConfig } from '@chronotrace/contracts';
-import { CameraCatalog, createLogger, env, loadStreamsConfig, openPorts, seedCamerasFromConfig, type Bus, type Logger } from '@chronotrace/platform';
+import { CameraCatalog, createLogger, env, exitAfterDrainOnSignal, loadStreamsConfig, openPorts, seedCamerasFromConfig, type Bus, type Logger } from '@chronotrace/platform';
 import { CameraReconciler } from './camera-reconciler';
 import { resolveFfmpeg } from './ffmpeg-binary';
 import { startIngest } from './index';
@@ -27,25 +27,11 @@ export async function runIngestProcess(options: RunIngestProcessOptions): Promis
   logger.info({ ffmpeg: ffmpeg.path, ffmpegOrigin: ffmpeg.origin, ffmpegVersion: ffmpeg.version, cameras: options.cameras.length }, 'ingest starting');
   const ingest = startIngest({ bus: options.bus, cameras: options.cameras, logger });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'draining');
-    void ingest
-      .close()
-      .then(() => options.bus.close())
-      .then(() => options.onClosed?.())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  exitAfterDrainOnSignal(logger, async () => {
+    await ingest.close();
+    await options.bus.close();
+    await options.onClosed?.();
+  });
   return ingest;
 }
 

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { CameraRecord, StreamsConfig } from '@chronotrace/contracts';
 import type { Store } from './store/store';
 import type { Logger } from './logger';
+import { coalescing } from './process-lifecycle';
 
 export interface CameraCatalogEvents {
   /** The list changed: added, removed or edited cameras. */
@@ -17,8 +18,6 @@ export class CameraCatalog extends EventEmitter<CameraCatalogEvents> {
   private cameras = new Map<string, CameraRecord>();
   private fingerprint = '';
   private timer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<void> | undefined;
-  private again = false;
 
   constructor(
     private readonly store: Store,
@@ -43,31 +42,19 @@ export class CameraCatalog extends EventEmitter<CameraCatalogEvents> {
   }
 
   /** Re-reads the store; concurrent calls coalesce into one more read. */
-  async refresh(): Promise<void> {
-    if (this.refreshing) {
-      this.again = true;
-      return this.refreshing;
+  readonly refresh: () => Promise<void> = coalescing(async () => {
+    try {
+      const list = await this.store.cameras.list();
+      const fp = JSON.stringify(list);
+      if (fp !== this.fingerprint) {
+        this.fingerprint = fp;
+        this.cameras = new Map(list.map((c) => [c.id, c]));
+        this.emit('change', list);
+      }
+    } catch (e) {
+      this.log.warn({ err: e }, 'could not read the camera list; keeping the last one');
     }
-    this.refreshing = (async () => {
-      do {
-        this.again = false;
-        try {
-          const list = await this.store.cameras.list();
-          const fp = JSON.stringify(list);
-          if (fp !== this.fingerprint) {
-            this.fingerprint = fp;
-            this.cameras = new Map(list.map((c) => [c.id, c]));
-            this.emit('change', list);
-          }
-        } catch (e) {
-          this.log.warn({ err: e }, 'could not read the camera list; keeping the last one');
-        }
-      } while (this.again);
-    })().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
-  }
+  });
 
   close(): void {
     if (this.timer) clearInterval(this.timer);

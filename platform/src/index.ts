@@ -6,3 +6,4 @@ export * from './streams-config';
 export * from './stage-stats';
 export * from './ports';
 export * from './camera-catalog';
+export * from './process-lifecycle';

@@ -12,11 +12,8 @@ export interface StoreTarget {
   open(): Promise<SqlStore>;
 }
 
-/**
- * Both Store implementations for a contract suite: PGlite in memory, and PostgreSQL in a fresh schema
- * per test under a per-run prefix; the schemas are dropped after the file's tests.
- */
-export function storeTargets(label: string): StoreTarget[] {
+/** Fresh PostgreSQL schema names under a per-run prefix; all are dropped after the file's tests. */
+export function schemaFactory(label: string): () => string {
   const prefix = `ct_${label}_${process.pid}_${Date.now().toString(36)}`;
   const schemas: string[] = [];
   afterAll(async () => {
@@ -28,16 +25,19 @@ export function storeTargets(label: string): StoreTarget[] {
       await admin.end({ timeout: 5 });
     }
   });
+  return () => {
+    const schema = `${prefix}_${schemas.length}`;
+    schemas.push(schema);
+    return schema;
+  };
+}
+
+/** Both Store implementations for a contract suite: PGlite in memory, and PostgreSQL in a fresh schema per test. */
+export function storeTargets(label: string): StoreTarget[] {
+  const fresh = schemaFactory(label);
   return [
     { kind: 'pglite', open: () => openStore({ kind: 'pglite' }) },
-    {
-      kind: 'postgres',
-      open: () => {
-        const schema = `${prefix}_${schemas.length}`;
-        schemas.push(schema);
-        return openStore({ kind: 'postgres', url: PG_URL, schema });
-      },
-    },
+    { kind: 'postgres', open: () => openStore({ kind: 'postgres', url: PG_URL, schema: fresh() }) },
   ];
 }
 

@@ -1,10 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CameraHealth, CameraRecord, RedactedFrameMeta } from '@chronotrace/contracts';
-import { parseEnv } from '../src/env';
+import { PG_URL, schemaFactory, storeTargets, withStore, type StoreTarget } from './store-targets';
 import {
   MigrationError,
   PgliteStore,
@@ -14,40 +13,10 @@ import {
   openStore,
   runMigrations,
   type RedactionRecord,
-  type SqlStore,
 } from '../src/store/index';
 
-// Only DATABASE_URL: vitest sets MODE=test, which the full env schema rejects.
-const PG_URL = parseEnv({ DATABASE_URL: process.env.DATABASE_URL }).DATABASE_URL;
-/** One prefix per run; every test gets its own schema under it, all dropped in afterAll. */
-const RUN_PREFIX = `ct_store_test_${process.pid}_${Date.now().toString(36)}`;
-const schemas: string[] = [];
-function freshSchema(): string {
-  const name = `${RUN_PREFIX}_${schemas.length}`;
-  schemas.push(name);
-  return name;
-}
-
-afterAll(async () => {
-  if (schemas.length === 0) return;
-  const admin = postgres(PG_URL, { max: 1, onnotice: () => undefined, connect_timeout: 5 });
-  try {
-    for (const s of schemas) await admin.unsafe(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
-});
-
-interface Target {
-  kind: 'pglite' | 'postgres';
-  /** A migrated store on an empty database of its own. */
-  open(): Promise<SqlStore>;
-}
-
-const targets: Target[] = [
-  { kind: 'pglite', open: () => openStore({ kind: 'pglite' }) },
-  { kind: 'postgres', open: () => openStore({ kind: 'postgres', url: PG_URL, schema: freshSchema() }) },
-];
+const freshSchema = schemaFactory('store_test');
+const targets: StoreTarget[] = storeTargets('store_contract');
 
 const T0 = 1_732_000_000_123; // exact ms must survive the round trip
 
@@ -109,15 +78,6 @@ function binaryJpeg(seed: number): Uint8Array {
   for (let i = 0; i < 256 * 4; i++) bytes[i + 2] = (i * 7 + seed) & 0xff;
   bytes.set([0xff, 0xd9], bytes.length - 2);
   return bytes;
-}
-
-async function withStore<T>(target: Target, fn: (store: SqlStore) => Promise<T>): Promise<T> {
-  const store = await target.open();
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }
 
 describe.each(targets)('Store contract on $kind', (target) => {

@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { Alert, StandingQuery } from '@chronotrace/contracts';
-import { WEB_BUILD_HANDLER } from '../../web/server/web-server';
-import { launchChromium } from '../support/chromium';
-import { startTestRuntime, waitFor, type TestRuntime } from '../support/runtime';
+import { useWallUnderTest } from '../support/chromium';
+import { waitFor, type TestRuntime } from '../support/runtime';
 
 // A looped street scene from Debian's opencv-doc with real pedestrians: the person detector finds them.
 const OPENCV = '/usr/share/doc/opencv-doc/examples/data';
@@ -13,17 +11,12 @@ const CAMERAS = [{ id: 'street', name: 'Street', location: 'Crossing', source: `
 /** Two cores run ingest, redaction, detection, tracking and Chromium: the first alert can take a while. */
 const ALERT_TIMEOUT_MS = 90_000;
 
+const wall = useWallUnderTest(CAMERAS);
 let t: TestRuntime;
 let browser: Browser;
-
-beforeAll(async () => {
-  if (!existsSync(WEB_BUILD_HANDLER)) throw new Error('the wall is not built: run `npm run build` first (npm test does)');
-  t = await startTestRuntime(CAMERAS);
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
+beforeAll(() => {
+  t = wall.runtime;
+  browser = wall.browser;
 });
 // Each test starts with no standing queries (alerts stay: they are history).
 afterEach(async () => {

@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { WEB_BUILD_HANDLER } from '../../web/server/web-server';
-import { launchChromium } from '../support/chromium';
-import { startTestRuntime, type TestRuntime } from '../support/runtime';
+import { useWallUnderTest } from '../support/chromium';
+import type { TestRuntime } from '../support/runtime';
 
 // The demo cameras need no network: a looped video from Debian's opencv-doc, a still image and ffmpeg's test pattern.
 const OPENCV = '/usr/share/doc/opencv-doc/examples/data';
@@ -13,17 +11,12 @@ const CAMERAS = [
   { id: 'lobby', name: 'Lobby', location: 'Synthetic', source: 'testsrc:testsrc2', fps: 2, width: 480 },
 ];
 
+const wall = useWallUnderTest(CAMERAS);
 let t: TestRuntime;
 let browser: Browser;
-
-beforeAll(async () => {
-  if (!existsSync(WEB_BUILD_HANDLER)) throw new Error('the wall is not built: run `npm run build` first (npm test does)');
-  t = await startTestRuntime(CAMERAS);
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await t?.close();
+beforeAll(() => {
+  t = wall.runtime;
+  browser = wall.browser;
 });
 
 async function framesOf(page: Page): Promise<Record<string, number>> {

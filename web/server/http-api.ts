@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CAMERA_ID_PATTERN, alertListQuerySchema, compileQuerySchema, formatIssues, type CameraRecord, type CameraView, type SystemHealth } from '@chronotrace/contracts';
-import type { AlertRepository, Logger } from '@chronotrace/platform';
+import type { AlertRepository, Logger, SceneRepository } from '@chronotrace/platform';
 import type { AccessPolicy, ApiAction } from './auth';
 import { redactSource, type CameraService } from './camera-service';
 import type { HealthBoard } from './health-board';
@@ -17,6 +17,8 @@ export interface ApiServices {
   log: Logger;
   queries: QueryService;
   alerts: AlertRepository;
+  /** Stored tracks, for GET /api/cameras/:id/tracks. */
+  scene: SceneRepository;
   webhooks: WebhookDispatcher;
   /** A recent alert's snapshot held in memory (before or without the store), or null. */
   alertSnapshot(id: string): Uint8Array | null;
@@ -93,6 +95,15 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
       'x-captured-at': String(snap.meta.capturedAt),
     });
     res.end(snap.jpeg);
+  });
+
+  route('GET', '/api/cameras/:id/tracks', 'cameras:read', async (_req, res, p, ctx) => {
+    const rec = await s.cameras.get(p.id!);
+    if (!rec) return sendError(res, 404, `no camera "${p.id}"`);
+    const raw = ctx.url.searchParams.get('limit');
+    const limit = raw === null ? 100 : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return sendError(res, 400, 'invalid track filter', ['limit: must be an integer from 1 to 1000']);
+    sendJson(res, 200, await s.scene.tracks(p.id!, limit));
   });
 
   route('POST', '/api/cameras', 'cameras:write', async (req, res) => {

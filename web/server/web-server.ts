@@ -57,6 +57,7 @@ export class WebServer {
       log: o.log.child({ component: 'api' }),
       queries: o.queries,
       alerts: o.store.alerts,
+      scene: o.store.scene,
       webhooks: o.webhooks,
       onAlertAck: (ack) => this.wall.broadcastAlertAck(ack),
       alertSnapshot: (id) => this.wall.alertSnapshot(id),

@@ -146,6 +146,21 @@ describe('standing queries API', () => {
   });
 });
 
+describe('tracks API', () => {
+  it('lists a camera\'s stored tracks newest first, validates the limit, and 404s an unknown camera', async () => {
+    const store = t.runtime.ports.store;
+    const now = Date.now();
+    const track = { id: 'dock:test:1', camera: 'dock', label: 'person', box: { x: 1, y: 2, w: 3, h: 4 }, score: 0.9, firstSeen: now - 5000, lastSeen: now, hits: 9, misses: 0, age: 5000, path: [], velocity: { x: 0, y: 0 }, speed: 0, dwell: { 'Loading Bay': 4000 }, zones: ['Loading Bay'], state: 'confirmed' as const };
+    await store.scene.upsertTrack(track, true);
+    const res = await send('GET', '/api/cameras/dock/tracks?limit=10');
+    expect(res.status).toBe(200);
+    const list = (await res.json()) as { id: string; ended: boolean; dwell: Record<string, number> }[];
+    expect(list.find((x) => x.id === 'dock:test:1')).toMatchObject({ ended: true, dwell: { 'Loading Bay': 4000 } });
+    expect((await send('GET', '/api/cameras/dock/tracks?limit=0')).status).toBe(400);
+    expect((await send('GET', '/api/cameras/nope/tracks')).status).toBe(404);
+  });
+});
+
 describe('alerts and webhooks API', () => {
   it('lists alerts with filters, validates them, and answers unknown alerts with 404', async () => {
     expect((await send('GET', '/api/alerts?limit=0')).status).toBe(400);

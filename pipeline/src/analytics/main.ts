@@ -1,4 +1,4 @@
-import { CameraCatalog, analyticsPartitionOf, createLogger, env, instanceId, matcherOptionsOf, openPorts } from '@chronotrace/platform';
+import { CameraCatalog, analyticsPartitionOf, createLogger, env, exitAfterDrainOnSignal, instanceId, matcherOptionsOf, openPorts } from '@chronotrace/platform';
 import { frameSimilarityOf, openEmbedder } from '../embed/open-embedder';
 import { AnalyticsService } from './analytics-service';
 
@@ -28,26 +28,12 @@ async function main(): Promise<void> {
   });
   await service.start();
   log.info({ embedder: embedder ? `${embedder.name}@${embedder.version}` : 'off' }, 'analytics consuming');
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'draining');
+  exitAfterDrainOnSignal(log, async () => {
     catalog.close();
-    service
-      .close()
-      .then(() => embedder?.close())
-      .then(() => ports.close())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+    await service.close();
+    await embedder?.close();
+    await ports.close();
+  });
 }
 
 main().catch((err: unknown) => {

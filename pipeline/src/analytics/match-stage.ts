@@ -1,9 +1,9 @@
 import type { AlertMessage, StageStats } from '@chronotrace/contracts';
-import { createLogger, type AlertRepository, type Bus, type BusMessage, type Consumer, type Logger, type QueryRepository, type SceneRepository } from '@chronotrace/platform';
+import { coalescing, createLogger, type AlertRepository, type Bus, type BusMessage, type Consumer, type Logger, type QueryRepository, type SceneRepository } from '@chronotrace/platform';
 import type { FrameSimilarity, FrameSimilarityStats } from '../embed/frame-similarity';
 import type { SimilarityJudgement } from '../matching/track-matcher';
 import type { MatchCore, MatchCoreStats } from '../matching/match-core';
-import { ownsCamera, partitionDurable, SINGLE_PARTITION, type Partition } from '../scene/partition';
+import { inCaptureOrder, partitionDurable, SINGLE_PARTITION, type Partition } from '../scene/partition';
 
 export const MATCH_DURABLE = 'match';
 
@@ -52,8 +52,6 @@ export class MatchStage {
   private closing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private fingerprint = '';
-  private refreshing: Promise<void> | undefined;
-  private again = false;
   private readonly counters = new Map<string, number>();
   private frames = 0;
   private alerts = 0;
@@ -80,54 +78,29 @@ export class MatchStage {
   }
 
   /** Re-reads the armed queries if they changed; concurrent calls coalesce. */
-  refreshQueries(): Promise<void> {
-    if (this.refreshing) {
-      this.again = true;
-      return this.refreshing;
-    }
-    this.refreshing = (async () => {
-      do {
-        this.again = false;
+  readonly refreshQueries: () => Promise<void> = coalescing(async () => {
+    try {
+      const fp = await this.o.queries.fingerprint();
+      if (fp === this.fingerprint) return;
+      const list = await this.o.queries.list({ armed: true });
+      const r = this.o.core.setQueries(list);
+      if (this.o.similarity) {
         try {
-          const fp = await this.o.queries.fingerprint();
-          if (fp === this.fingerprint) continue;
-          const list = await this.o.queries.list({ armed: true });
-          const r = this.o.core.setQueries(list);
-          if (this.o.similarity) {
-            try {
-              await this.o.similarity.setQueries(list);
-            } catch (err) {
-              this.log.error({ err }, 'could not embed the texts of similarity queries: their term cannot hold');
-            }
-          }
-          this.fingerprint = fp;
-          for (const bad of r.rejected) this.log.error({ query: bad.id, error: bad.error }, 'stored query cannot be armed: skipped');
-          this.log.debug({ armed: r.armed }, 'armed queries updated');
+          await this.o.similarity.setQueries(list);
         } catch (err) {
-          this.log.warn({ err }, 'could not read the standing queries; keeping the armed set');
+          this.log.error({ err }, 'could not embed the texts of similarity queries: their term cannot hold');
         }
-      } while (this.again);
-    })().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
-  }
-
-  private async handle(messages: BusMessage<'scene'>[]): Promise<void> {
-    const mine: BusMessage<'scene'>[] = [];
-    for (const m of messages) {
-      if (ownsCamera(this.partition, m.camera)) mine.push(m);
-      else m.ack();
-    }
-    mine.sort((a, b) => a.envelope.meta.capturedAt - b.envelope.meta.capturedAt);
-    for (const m of mine) {
-      try {
-        await this.processOne(m);
-      } catch (err) {
-        this.log.error({ err, camera: m.camera, frameId: m.envelope.meta.frameId }, 'match stage failed on a frame: dropped');
-        m.ack();
       }
+      this.fingerprint = fp;
+      for (const bad of r.rejected) this.log.error({ query: bad.id, error: bad.error }, 'stored query cannot be armed: skipped');
+      this.log.debug({ armed: r.armed }, 'armed queries updated');
+    } catch (err) {
+      this.log.warn({ err }, 'could not read the standing queries; keeping the armed set');
     }
+  });
+
+  private handle(messages: BusMessage<'scene'>[]): Promise<void> {
+    return inCaptureOrder(messages, this.partition, (m) => this.processOne(m), this.log, 'match stage');
   }
 
   private async processOne(m: BusMessage<'scene'>): Promise<void> {
@@ -219,7 +192,7 @@ export class MatchStage {
       const c = this.consumer;
       this.consumer = undefined;
       await c?.close();
-      await this.refreshing;
+      await this.refreshQueries();
       while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     })();
     return this.closing;

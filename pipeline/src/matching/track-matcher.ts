@@ -108,6 +108,11 @@ interface CameraState {
 
 interface ArmedQuery {
   id: string;
+  /**
+   * Id of this query's per-track conditions (subject, zones, dwell, time, similarity): queries with the
+   * same conditions share one evaluation per track and frame, whatever their cameras, counts or state.
+   */
+  cond: number;
   /** Index of this query's pair state in each TrackRecord.pairs; reused after a disarm. */
   slot: number;
   version: number;
@@ -122,6 +127,9 @@ interface ArmedQuery {
   hasCarrying: boolean;
   hasColors: boolean;
   cameraStates: Map<string, CameraState>;
+  /** The last camera state looked up: a frame's tracks all ask for the same camera's. */
+  lastCamera: string | undefined;
+  lastCameraState: CameraState | undefined;
   /** Count queries: global frame number of `matched`, and the tracks that matched on it. */
   stamp: number;
   matched: MatchTrack[];
@@ -197,6 +205,11 @@ export class TrackMatcher {
   readonly #touched: ArmedQuery[] = [];
   readonly #freeSlots: number[] = [];
   #nextSlot = 0;
+  /** Condition keys → ids; per id the result for the current track and the stamp it was computed at. */
+  readonly #conds = new Map<string, number>();
+  #condResult = new Int8Array(16);
+  #condStamp = new Uint32Array(16);
+  #trackStamp = 0;
   #frameNo = 0;
   #frames = 0;
   #events = 0;
@@ -238,6 +251,7 @@ export class TrackMatcher {
     const plan = query.plan;
     const q: ArmedQuery = {
       id: query.id,
+      cond: this.#condId(plan, query.id),
       slot: this.#freeSlots.pop() ?? this.#nextSlot++,
       version: query.version,
       plan,
@@ -250,6 +264,8 @@ export class TrackMatcher {
       hasCarrying: (plan.subject.carrying?.length ?? 0) > 0,
       hasColors: (plan.subject.colors?.length ?? 0) > 0,
       cameraStates: new Map(),
+      lastCamera: undefined,
+      lastCameraState: undefined,
       stamp: -1,
       matched: [],
     };
@@ -306,6 +322,12 @@ export class TrackMatcher {
       if (!rec) cam.tracks.set(track.id, (rec = { seen: camFrame, pairs: [] }));
       rec.seen = camFrame;
       if (track.state !== 'confirmed') continue;
+      // A new stamp per track and frame invalidates every cached condition result at once.
+      this.#trackStamp = (this.#trackStamp + 1) >>> 0;
+      if (this.#trackStamp === 0) {
+        this.#condStamp.fill(0);
+        this.#trackStamp = 1;
+      }
       const a = own?.get(track.label);
       const b = any?.get(track.label);
       if (a) for (const q of a) this.#evaluateTrack(q, track, rec, frame, camFrame, frameNo, events);
@@ -386,14 +408,14 @@ export class TrackMatcher {
     this.#evaluations++;
     if (q.count) {
       this.#touchCount(q, frameNo);
-      if (this.#timeOk(q) && this.#conditions(q, track, frame) === HOLD) q.matched.push(track);
+      if (this.#shared(q, track, frame) === HOLD) q.matched.push(track);
       return;
     }
     let pair = rec.pairs[q.slot];
     if (pair && pair.q !== q) pair = undefined;
     // A fired pair stays fired until the track leaves: nothing left to evaluate.
     if (pair?.fired) return;
-    const r = this.#timeOk(q) ? this.#conditions(q, track, frame) : 0;
+    const r = this.#shared(q, track, frame);
     if (!pair) {
       if (r === 0) return;
       rec.pairs[q.slot] = pair = { q, bits: 0, veto: 0, fired: false };
@@ -432,8 +454,11 @@ export class TrackMatcher {
   }
 
   #cameraState(q: ArmedQuery, camera: string, camFrame: number): CameraState {
+    if (q.lastCamera === camera && q.lastCameraState) return q.lastCameraState;
     let cs = q.cameraStates.get(camera);
     if (!cs) q.cameraStates.set(camera, (cs = { lastFiredAt: Number.NEGATIVE_INFINITY, bits: 0, frame: camFrame - 1, active: false }));
+    q.lastCamera = camera;
+    q.lastCameraState = cs;
     return cs;
   }
 
@@ -441,6 +466,35 @@ export class TrackMatcher {
     if (at - cs.lastFiredAt >= this.#cooldownMs) return false;
     this.#suppressed++;
     return true;
+  }
+
+  /** Time window and per-track conditions, computed once per track and frame for every query sharing them. */
+  #shared(q: ArmedQuery, track: MatchTrack, frame: MatchFrame): number {
+    const c = q.cond;
+    if (this.#condStamp[c] === this.#trackStamp) return this.#condResult[c]!;
+    const r = this.#timeOk(q) ? this.#conditions(q, track, frame) : 0;
+    this.#condStamp[c] = this.#trackStamp;
+    this.#condResult[c] = r;
+    return r;
+  }
+
+  #condId(plan: QueryPlan, id: string): number {
+    // The similarity judgement is looked up by query id: such queries share nothing.
+    const key = JSON.stringify([plan.subject, plan.zones ?? null, plan.dwell ?? null, plan.time ?? null, plan.similarity ? id : null]);
+    let c = this.#conds.get(key);
+    if (c === undefined) {
+      c = this.#conds.size;
+      this.#conds.set(key, c);
+      if (c >= this.#condResult.length) {
+        const result = new Int8Array(this.#condResult.length * 2);
+        result.set(this.#condResult);
+        const stamp = new Uint32Array(this.#condStamp.length * 2);
+        stamp.set(this.#condStamp);
+        this.#condResult = result;
+        this.#condStamp = stamp;
+      }
+    }
+    return c;
   }
 
   /** HOLD when every condition holds on this frame, VETO (maybe with nothing else) when a negated carried object is present. */

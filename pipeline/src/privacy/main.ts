@@ -1,4 +1,4 @@
-import { CameraCatalog, createLogger, env, instanceId, openPorts } from '@chronotrace/platform';
+import { CameraCatalog, createLogger, env, exitAfterDrainOnSignal, instanceId, openPorts } from '@chronotrace/platform';
 import { PrivacyService } from './privacy-service';
 
 /** Distributed mode: one privacy replica process. Start more to scale out; they share the durable. */
@@ -12,25 +12,11 @@ async function main(): Promise<void> {
   const service = new PrivacyService({ bus: ports.bus, store: ports.store, catalog, instance, faceModel: e.PRIVACY_FACE_MODEL, replicas: e.PRIVACY_REPLICAS, objectDetection: e.PRIVACY_OBJECT_DETECTION === 'on', logger: log });
   await service.start();
   log.info({ cores: service.toJSON().replicas }, 'privacy stage consuming');
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'draining');
+  exitAfterDrainOnSignal(log, async () => {
     catalog.close();
-    service
-      .close()
-      .then(() => ports.close())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+    await service.close();
+    await ports.close();
+  });
 }
 
 main().catch((err: unknown) => {

@@ -2,7 +2,7 @@ import type { StageStats } from '@chronotrace/contracts';
 import { createLogger, type Bus, type BusMessage, type Consumer, type Logger, type SceneRepository } from '@chronotrace/platform';
 import { decodeRgb, type RgbImage } from '../attributes/rgb-image';
 import type { SceneCore, SceneCoreStats } from './scene-core';
-import { ownsCamera, partitionDurable, SINGLE_PARTITION, type Partition } from './partition';
+import { inCaptureOrder, partitionDurable, SINGLE_PARTITION, type Partition } from './partition';
 
 export const SCENE_DURABLE = 'scene';
 
@@ -81,22 +81,9 @@ export class SceneStage {
     return c;
   }
 
-  private async handle(messages: BusMessage<'frames.redacted'>[]): Promise<void> {
-    const mine: BusMessage<'frames.redacted'>[] = [];
-    for (const m of messages) {
-      if (ownsCamera(this.partition, m.camera)) mine.push(m);
-      else m.ack();
-    }
-    // Capture order per camera: the tracker drops a frame older than the last one it saw.
-    mine.sort((a, b) => a.envelope.meta.capturedAt - b.envelope.meta.capturedAt);
-    for (const m of mine) {
-      try {
-        await this.processOne(m);
-      } catch (err) {
-        this.log.error({ err, camera: m.camera, frameId: m.envelope.meta.frameId }, 'scene stage failed on a frame: dropped');
-        m.ack();
-      }
-    }
+  /** Capture order per camera: the tracker drops a frame older than the last one it saw. */
+  private handle(messages: BusMessage<'frames.redacted'>[]): Promise<void> {
+    return inCaptureOrder(messages, this.partition, (m) => this.processOne(m), this.log, 'scene stage');
   }
 
   private async processOne(m: BusMessage<'frames.redacted'>): Promise<void> {
