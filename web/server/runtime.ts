@@ -142,7 +142,7 @@ export class Runtime {
         ...(fanout ? { socketAdapter: fanout.adapter } : {}),
         components: () => ({
           ...(ing ? { ingest: { state: 'ok' as const, detail: `${ing.list().length} cameras` } } : {}),
-          ...(priv ? { privacy: { state: 'ok' as const, detail: `${priv.toJSON().replicas} model threads` } } : {}),
+          ...(priv ? { privacy: { state: 'ok' as const, detail: `${priv.toJSON().replicas} frames at a time` } } : {}),
           ...(anal ? { analytics: { state: 'ok' as const, detail: `${anal.match.stats().core.matcher.queries} armed queries` } } : {}),
           ...(fanout ? { redis: fanout.health() } : {}),
         }),

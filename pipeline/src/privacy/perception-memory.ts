@@ -1,4 +1,4 @@
-import type { DetectedObjectBox, ModelVersion } from '@chronotrace/contracts';
+import type { Box, DetectedObjectBox, ModelVersion } from '@chronotrace/contracts';
 import { MotionGate, toGreySmall, type MotionGateOptions, type MotionReason } from '../motion';
 
 /**
@@ -30,7 +30,13 @@ export interface PerceptionCameraStats {
   reused: number;
   /** reused / frames (0 before the first frame). */
   skippedRatio: number;
+  /** Still frames that reused the camera's last face boxes / text boxes instead of running those models. */
+  facesReused: number;
+  textReused: number;
 }
+
+/** The privacy detectors besides the object detector whose last boxes a still frame may reuse. */
+export type BoxDetectorKind = 'faces' | 'text';
 
 interface CameraMemory {
   gate: MotionGate;
@@ -38,9 +44,13 @@ interface CameraMemory {
   chain: Promise<unknown>;
   /** The newest detection started for this camera (possibly still running); rejected → unusable. */
   last: Promise<DetectedObjectBox[]> | undefined;
+  /** The same for the face and text detectors. */
+  lastBoxes: Partial<Record<BoxDetectorKind, Promise<Box[]>>>;
   frames: number;
   detectorRuns: number;
   reused: number;
+  facesReused: number;
+  textReused: number;
 }
 
 /**
@@ -57,7 +67,7 @@ export class PerceptionMemory {
   private camera(camera: string): CameraMemory {
     let c = this.cameras.get(camera);
     if (!c) {
-      c = { gate: new MotionGate({ ...this.motion, camera }), chain: Promise.resolve(), last: undefined, frames: 0, detectorRuns: 0, reused: 0 };
+      c = { gate: new MotionGate({ ...this.motion, camera }), chain: Promise.resolve(), last: undefined, lastBoxes: {}, frames: 0, detectorRuns: 0, reused: 0, facesReused: 0, textReused: 0 };
       this.cameras.set(camera, c);
     }
     return c;
@@ -112,6 +122,32 @@ export class PerceptionMemory {
     }
   }
 
+  /** Records a face or text detection just started for the camera: later still frames reuse its boxes. */
+  rememberBoxes(camera: string, kind: BoxDetectorKind, detection: Promise<Box[]>): void {
+    this.camera(camera).lastBoxes[kind] = detection;
+    detection.catch(() => undefined);
+  }
+
+  /**
+   * The camera's newest face or text boxes (waiting for them if still running), or null if there are
+   * none or that detection failed: the caller then runs the detector. Nothing moved, so where the
+   * faces and plates were is where they are.
+   */
+  async reuseBoxes(camera: string, kind: BoxDetectorKind): Promise<Box[] | null> {
+    const c = this.camera(camera);
+    const last = c.lastBoxes[kind];
+    if (!last) return null;
+    try {
+      const boxes = await last;
+      if (kind === 'faces') c.facesReused++;
+      else c.textReused++;
+      return boxes.map((b) => ({ ...b }));
+    } catch {
+      if (c.lastBoxes[kind] === last) delete c.lastBoxes[kind];
+      return null;
+    }
+  }
+
   /** Forgets a camera's background and detections (its next frame is a warm-up frame). */
   forget(camera: string): void {
     this.cameras.delete(camera);
@@ -119,7 +155,9 @@ export class PerceptionMemory {
 
   toJSON(): Record<string, PerceptionCameraStats> {
     const out: Record<string, PerceptionCameraStats> = {};
-    for (const [k, c] of this.cameras) out[k] = { frames: c.frames, detectorRuns: c.detectorRuns, reused: c.reused, skippedRatio: c.frames === 0 ? 0 : c.reused / c.frames };
+    for (const [k, c] of this.cameras) {
+      out[k] = { frames: c.frames, detectorRuns: c.detectorRuns, reused: c.reused, skippedRatio: c.frames === 0 ? 0 : c.reused / c.frames, facesReused: c.facesReused, textReused: c.textReused };
+    }
     return out;
   }
 }

@@ -6,7 +6,7 @@ import { roundBox } from './box-geometry';
 import { PrivacyTimeoutError, withTimeout } from './errors';
 import { FaceDetector } from './face-detector';
 import { LatencyWindow } from './latency-window';
-import { PerceptionMemory, type PrivacyObjectDetector } from './perception-memory';
+import { PerceptionMemory, type BoxDetectorKind, type PrivacyObjectDetector } from './perception-memory';
 import type { PrivacyDetector } from './privacy-detector';
 import { Redactor } from './redactor';
 import { TextRegionDetector } from './text-region-detector';
@@ -81,7 +81,8 @@ async function step<T>(reason: PrivacyFailure, work: () => Promise<T>): Promise<
  * The privacy boundary as a pure-ish function: raw JPEG in → redacted JPEG + what was hidden out,
  * or a failure value. FAIL CLOSED: any detector error, redaction error or deadline miss yields
  * `{ ok: false }` and never the input bytes. Face and text detection run concurrently (the face
- * model in its worker, the text model on ONNX Runtime's thread).
+ * model in its worker, the text model on ONNX Runtime's thread). With an object detector (and so a
+ * motion gate), a still frame reuses the camera's last boxes of all three detectors.
  */
 export class PrivacyCore {
   private readonly face: PrivacyDetector;
@@ -145,13 +146,23 @@ export class PrivacyCore {
       return { width: m.width, height: m.height };
     });
     const size = { width, height };
-    const detect = async (on: boolean, d: PrivacyDetector, reason: PrivacyFailure, lat: LatencyWindow): Promise<Box[]> => {
+    const camera = frame.meta.camera;
+    const memory = this.memory;
+    const detect = async (on: boolean, d: PrivacyDetector, reason: PrivacyFailure, lat: LatencyWindow, kind: BoxDetectorKind): Promise<Box[]> => {
       if (!on) return [];
-      return step(reason, async () => {
+      // A still frame (the motion gate says nothing moved) reuses the camera's last boxes of this
+      // detector: faces and plates are where they were. A forced run every few seconds refreshes them.
+      if (gating && !(await gating).runDetector) {
+        const reused = await memory.reuseBoxes(camera, kind);
+        if (reused) return reused;
+      }
+      const run = step(reason, async () => {
         const r = await d.detect(frame.jpeg, size);
         lat.add(r.ms);
         return r.boxes;
       });
+      if (gating) memory.rememberBoxes(camera, kind, run);
+      return run;
     };
     const objects = async (): Promise<{ boxes: DetectedObjectBox[]; motion: MotionDecision }> => {
       if (!objectDetector || !gating) return { boxes: [], motion: { ran: false, changedRatio: 0, reason: 'off' } };
@@ -172,8 +183,8 @@ export class PrivacyCore {
     };
     // allSettled, then rethrow: a failing detector must not leave the other's rejection unhandled.
     const [faces, plates, found] = await Promise.allSettled([
-      detect(settings.faces, this.face, 'face-detector', this.latency.face),
-      detect(settings.plates, this.text, 'text-detector', this.latency.text),
+      detect(settings.faces, this.face, 'face-detector', this.latency.face, 'faces'),
+      detect(settings.plates, this.text, 'text-detector', this.latency.text, 'text'),
       objects(),
     ]);
     if (faces.status === 'rejected') throw faces.reason;

@@ -89,6 +89,39 @@ describe('PrivacyCore with a motion-gated object detector', () => {
     expect(objects.closed).toBe(true);
   });
 
+  it('on a still frame skips the face and text models too, reusing their last boxes; a moved frame runs them again', async () => {
+    const face = new FixedBoxDetector('face', [{ x: 10, y: 10, w: 30, h: 30, label: 'face', score: 0.9 }]);
+    const text = new FixedBoxDetector('text', [{ x: 400, y: 400, w: 60, h: 20, label: 'text', score: 0.8 }]);
+    const memory = new PerceptionMemory({ forceEveryMs: Infinity });
+    const c = new PrivacyCore({ face, text, objects: new FakeObjectDetector(), memory });
+    const t = 2_000_000;
+    const seen: { faces: number; plates: number; ran: boolean }[] = [];
+    for (const [dt, jpeg] of [[0, still], [500, still], [1000, still], [1500, moved[0]!]] as const) {
+      const r = await c.process({ meta: meta(t + dt, 'cam-faces'), jpeg }, SETTINGS);
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      seen.push({ faces: r.meta.redaction.faces.length, plates: r.meta.redaction.plates.length, ran: r.meta.redaction.motion.ran });
+    }
+    // Warm-up ran every model; two still frames reused the boxes (still redacted); the moved frame ran them all.
+    expect(seen).toEqual([
+      { faces: 1, plates: 1, ran: true },
+      { faces: 1, plates: 1, ran: false },
+      { faces: 1, plates: 1, ran: false },
+      { faces: 1, plates: 1, ran: true },
+    ]);
+    expect([face.calls, text.calls]).toEqual([2, 2]);
+    expect(memory.toJSON()['cam-faces']).toMatchObject({ facesReused: 2, textReused: 2 });
+    await c.close();
+  });
+
+  it('without an object detector (no motion gate) runs the face and text models on every frame', async () => {
+    const face = new FixedBoxDetector('face', []);
+    const c = new PrivacyCore({ face, text: new FixedBoxDetector('text', []) });
+    for (const dt of [0, 500, 1000]) expect((await c.process({ meta: meta(3_000_000 + dt, 'cam-nogate'), jpeg: still }, SETTINGS)).ok).toBe(true);
+    expect(face.calls).toBe(3);
+    await c.close();
+  });
+
   it('redacts the head region of every person (label person-head) and reports all objects and the object model', async () => {
     const c = core(new FakeObjectDetector(), new PerceptionMemory());
     const r = await c.process({ meta: meta(1), jpeg: still }, SETTINGS);
