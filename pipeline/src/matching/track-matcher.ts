@@ -76,7 +76,7 @@ export interface TrackMatcherStats {
   events: number;
   /** Events held back by the per (query, camera) cooldown. */
   suppressed: number;
-  /** Query × track condition checks, plus one per count query evaluated on a frame. */
+  /** Query × track condition checks (answered once per group of queries with the same conditions), plus one per count query evaluated on a frame. */
   evaluations: number;
   /** Evaluations of the last frame. */
   lastFrameEvaluations: number;
@@ -140,6 +140,17 @@ interface TrackRecord {
   seen: number;
   /** By query slot: an array index is cheaper than a Map lookup on the hot path. */
   pairs: (PairState | undefined)[];
+  /**
+   * By condition id: 1 once the conditions held (or were vetoed) on this track. Until then no query
+   * with them has a pair state for the track, so a frame where they fail skips the whole group.
+   */
+  condSeen: Uint8Array;
+}
+
+/** The queries of one index bucket (camera × class) that share their per-track conditions. */
+interface CondGroup {
+  cond: number;
+  queries: ArmedQuery[];
 }
 
 interface CameraRecord {
@@ -197,7 +208,7 @@ export class TrackMatcher {
   readonly #clock: LocalClock;
   readonly #queries = new Map<string, ArmedQuery>();
   /** camera (or '*') → class → queries. */
-  readonly #index = new Map<string, Map<string, ArmedQuery[]>>();
+  readonly #index = new Map<string, Map<string, CondGroup[]>>();
   /** camera (or '*') → count queries that zero tracks can satisfy. */
   readonly #zeroCount = new Map<string, ArmedQuery[]>();
   readonly #cameras = new Map<string, CameraRecord>();
@@ -274,9 +285,11 @@ export class TrackMatcher {
       let byClass = this.#index.get(camera);
       if (!byClass) this.#index.set(camera, (byClass = new Map()));
       for (const cls of q.classes) {
-        const bucket = byClass.get(cls);
-        if (bucket) bucket.push(q);
-        else byClass.set(cls, [q]);
+        let bucket = byClass.get(cls);
+        if (!bucket) byClass.set(cls, (bucket = []));
+        const group = bucket.find((g) => g.cond === q.cond);
+        if (group) group.queries.push(q);
+        else bucket.push({ cond: q.cond, queries: [q] });
       }
       if (q.count && compare(0, q.count.op, q.count.n)) {
         const zero = this.#zeroCount.get(camera);
@@ -319,7 +332,7 @@ export class TrackMatcher {
 
     for (const track of frame.tracks) {
       let rec = cam.tracks.get(track.id);
-      if (!rec) cam.tracks.set(track.id, (rec = { seen: camFrame, pairs: [] }));
+      if (!rec) cam.tracks.set(track.id, (rec = { seen: camFrame, pairs: [], condSeen: new Uint8Array(this.#condResult.length) }));
       rec.seen = camFrame;
       if (track.state !== 'confirmed') continue;
       // A new stamp per track and frame invalidates every cached condition result at once.
@@ -330,8 +343,8 @@ export class TrackMatcher {
       }
       const a = own?.get(track.label);
       const b = any?.get(track.label);
-      if (a) for (const q of a) this.#evaluateTrack(q, track, rec, frame, camFrame, frameNo, events);
-      if (b) for (const q of b) this.#evaluateTrack(q, track, rec, frame, camFrame, frameNo, events);
+      if (a) this.#evaluateGroups(a, track, rec, frame, camFrame, frameNo, events);
+      if (b) this.#evaluateGroups(b, track, rec, frame, camFrame, frameNo, events);
     }
 
     // Count queries that zero tracks satisfy must see every frame of their cameras.
@@ -377,9 +390,12 @@ export class TrackMatcher {
       const byClass = this.#index.get(camera);
       for (const cls of q.classes) {
         const bucket = byClass?.get(cls);
-        if (!bucket) continue;
-        const i = bucket.indexOf(q);
-        if (i >= 0) bucket.splice(i, 1);
+        const g = bucket?.findIndex((x) => x.cond === q.cond) ?? -1;
+        const group = g >= 0 ? bucket![g] : undefined;
+        if (!bucket || !group) continue;
+        const i = group.queries.indexOf(q);
+        if (i >= 0) group.queries.splice(i, 1);
+        if (group.queries.length === 0) bucket.splice(g, 1);
         if (bucket.length === 0) byClass?.delete(cls);
       }
       if (byClass?.size === 0) this.#index.delete(camera);
@@ -402,6 +418,27 @@ export class TrackMatcher {
     q.stamp = frameNo;
     q.matched.length = 0;
     this.#touched.push(q);
+  }
+
+  #evaluateGroups(groups: readonly CondGroup[], track: MatchTrack, rec: TrackRecord, frame: MatchFrame, camFrame: number, frameNo: number, events: MatchEvent[]): void {
+    for (const g of groups) {
+      const first = g.queries[0];
+      if (!first) continue;
+      const r = this.#shared(first, track, frame);
+      if (g.cond >= rec.condSeen.length) {
+        const grown = new Uint8Array(this.#condResult.length);
+        grown.set(rec.condSeen);
+        rec.condSeen = grown;
+      }
+      if (r !== 0) rec.condSeen[g.cond] = 1;
+      // Never held on this track, and not now: no query of the group has anything to do (each still
+      // counts as evaluated: the group's one check answered for all of them).
+      else if (rec.condSeen[g.cond] === 0) {
+        this.#evaluations += g.queries.length;
+        continue;
+      }
+      for (const q of g.queries) this.#evaluateTrack(q, track, rec, frame, camFrame, frameNo, events);
+    }
   }
 
   #evaluateTrack(q: ArmedQuery, track: MatchTrack, rec: TrackRecord, frame: MatchFrame, camFrame: number, frameNo: number, events: MatchEvent[]): void {

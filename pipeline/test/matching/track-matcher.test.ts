@@ -113,6 +113,19 @@ describe('TrackMatcher cooldown', () => {
     expect(run(m, repeat(3, () => [track('street:1', { camera: 'street' })]), T0 + 1000, 'street')).toHaveLength(1);
   });
 
+  it('queries with the same conditions share their evaluation but keep their own hysteresis, firing and cooldown', () => {
+    const m = matcher({ q1: plan(person), q2: plan(person) });
+    const first = run(m, repeat(3, () => [track('lobby:1')]));
+    expect(first.map((e) => e.queryId).sort()).toEqual(['q1', 'q2']);
+    // A third with the same conditions, armed while the track is in view, starts its own window.
+    m.arm({ id: 'q3', plan: plan(person), version: 1 });
+    const later = run(m, repeat(3, () => [track('lobby:1')]), T0 + 1500);
+    expect(later.map((e) => [e.queryId, e.frame])).toEqual([['q3', 2]]);
+    // Disarming one leaves the others' state alone: the track has fired for q2 and stays fired.
+    m.disarm('q1');
+    expect(run(m, repeat(3, () => [track('lobby:1')]), T0 + 3000)).toEqual([]);
+  });
+
   it('keeps cooldowns per query: a second query fires on the same camera at once', () => {
     const m = matcher({ q1: plan(person) });
     expect(run(m, repeat(3, () => [track('lobby:1')]))).toHaveLength(1);
