@@ -84,14 +84,17 @@ export class MatchStage {
       if (fp === this.fingerprint) return;
       const list = await this.o.queries.list({ armed: true });
       const r = this.o.core.setQueries(list);
+      let complete = true;
       if (this.o.similarity) {
         try {
           await this.o.similarity.setQueries(list);
         } catch (err) {
-          this.log.error({ err }, 'could not embed the texts of similarity queries: their term cannot hold');
+          // Left for the next refresh to retry (the fingerprint stays old): until then their term cannot hold.
+          complete = false;
+          this.log.error({ err }, 'could not embed the texts of similarity queries: retrying at the next refresh');
         }
       }
-      this.fingerprint = fp;
+      if (complete) this.fingerprint = fp;
       for (const bad of r.rejected) this.log.error({ query: bad.id, error: bad.error }, 'stored query cannot be armed: skipped');
       this.log.debug({ armed: r.armed }, 'armed queries updated');
     } catch (err) {
@@ -132,7 +135,7 @@ export class MatchStage {
   private async judge(m: BusMessage<'scene'>): Promise<ReadonlyMap<string, SimilarityJudgement> | undefined> {
     const sim = this.o.similarity;
     const { meta, body } = m.envelope;
-    if (!sim || !this.o.core.wantsSimilarity(m.camera)) return undefined;
+    if (!sim || !this.o.core.isNewer(meta) || !this.o.core.wantsSimilarity(m.camera)) return undefined;
     try {
       const r = await sim.judge(m.camera, meta.frameId, meta.capturedAt, body);
       if (r?.embedded && this.o.scene) {

@@ -7,6 +7,8 @@ export interface MatchCoreStats {
   alerts: number;
   /** Armed queries the matcher refused (a stored plan that no longer validates). */
   rejectedQueries: number;
+  /** Frames skipped as not newer than their camera's last. */
+  staleFrames: number;
 }
 
 /**
@@ -17,7 +19,10 @@ export class MatchCore {
   readonly #matcher: TrackMatcher;
   readonly #queries = new Map<string, StandingQuery>();
   #alerts = 0;
+  #stale = 0;
   #rejected = new Set<string>();
+  /** Capture time of the newest frame evaluated per camera. */
+  readonly #lastAt = new Map<string, number>();
 
   constructor(options: TrackMatcherOptions = {}) {
     this.#matcher = new TrackMatcher(options);
@@ -57,7 +62,22 @@ export class MatchCore {
     return false;
   }
 
+  /** Whether the frame is newer than the last one evaluated for its camera (a redelivered or late frame is not). */
+  isNewer(meta: SceneFrameMeta): boolean {
+    return meta.capturedAt > (this.#lastAt.get(meta.camera) ?? Number.NEGATIVE_INFINITY);
+  }
+
+  /**
+   * Evaluates one scene frame. A frame not newer than the camera's last one (a redelivery, or one
+   * overtaken) is skipped and counted: replaying it would shift hysteresis backwards and make tracks
+   * that are still in view look gone.
+   */
   evaluate(meta: SceneFrameMeta, hasSnapshot: boolean, firedAt = Date.now(), similarity?: ReadonlyMap<string, SimilarityJudgement>): AlertMessage[] {
+    if (!this.isNewer(meta)) {
+      this.#stale++;
+      return [];
+    }
+    this.#lastAt.set(meta.camera, meta.capturedAt);
     const events = this.#matcher.evaluate({ camera: meta.camera, at: meta.capturedAt, tracks: meta.scene.tracks, ...(similarity ? { similarity } : {}) });
     const out: AlertMessage[] = [];
     for (const e of events) {
@@ -69,6 +89,6 @@ export class MatchCore {
   }
 
   toJSON(): MatchCoreStats {
-    return { matcher: this.#matcher.toJSON(), alerts: this.#alerts, rejectedQueries: this.#rejected.size };
+    return { matcher: this.#matcher.toJSON(), alerts: this.#alerts, rejectedQueries: this.#rejected.size, staleFrames: this.#stale };
   }
 }

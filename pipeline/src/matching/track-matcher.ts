@@ -477,6 +477,8 @@ export class TrackMatcher {
     const cs = this.#cameraState(q, frame.camera, camFrame);
     // Frames of this camera the query was not touched on held no matching track: shift in zeros.
     const gap = camFrame - cs.frame;
+    // The skipped frames held nothing: if the hits fell below n on any of them, the state cleared.
+    if (gap >= 2 && popcount(gap - 1 >= this.#m ? 0 : (cs.bits << (gap - 1)) & this.#mask) < this.#n) cs.active = false;
     cs.bits = gap >= this.#m ? 0 : (cs.bits << gap) & this.#mask;
     cs.frame = camFrame;
     const hold = this.#timeOk(q) && similarityHolds(q, frame) && compare(q.matched.length, count.op, count.n) ? 1 : 0;

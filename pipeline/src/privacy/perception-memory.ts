@@ -38,14 +38,26 @@ export interface PerceptionCameraStats {
 /** The privacy detectors besides the object detector whose last boxes a still frame may reuse. */
 export type BoxDetectorKind = 'faces' | 'text';
 
+/** A detection and the size of the frame its boxes are in: boxes are reused only on frames of that size. */
+interface Remembered<B extends Box> {
+  detection: Promise<B[]>;
+  size: FrameSize;
+}
+
+/** A frame's size in pixels. */
+export interface FrameSize {
+  width: number;
+  height: number;
+}
+
 interface CameraMemory {
   gate: MotionGate;
   /** Gate calls run one after another per camera, in the order frames were handed to the cores. */
   chain: Promise<unknown>;
   /** The newest detection started for this camera (possibly still running); rejected → unusable. */
-  last: Promise<DetectedObjectBox[]> | undefined;
+  last: Remembered<DetectedObjectBox> | undefined;
   /** The same for the face and text detectors. */
-  lastBoxes: Partial<Record<BoxDetectorKind, Promise<Box[]>>>;
+  lastBoxes: Partial<Record<BoxDetectorKind, Remembered<Box>>>;
   frames: number;
   detectorRuns: number;
   reused: number;
@@ -96,24 +108,25 @@ export class PerceptionMemory {
     return verdict;
   }
 
-  /** Records a detection just started for the camera: later still frames reuse its result. */
-  remember(camera: string, detection: Promise<DetectedObjectBox[]>): void {
+  /** Records a detection just started for the camera on a frame of `size`: later still frames of that size reuse its result. */
+  remember(camera: string, detection: Promise<DetectedObjectBox[]>, size: FrameSize): void {
     const c = this.camera(camera);
     c.detectorRuns++;
-    c.last = detection;
+    c.last = { detection, size };
     detection.catch(() => undefined);
   }
 
   /**
    * The camera's newest detections (waiting for them if that detection is still running), or null if
-   * there are none or it failed: then the caller must run the detector itself.
+   * there are none, that detection failed, or it was made on a frame of another size (its boxes would
+   * be in the wrong pixels): then the caller must run the detector itself.
    */
-  async reuse(camera: string): Promise<DetectedObjectBox[] | null> {
+  async reuse(camera: string, size: FrameSize): Promise<DetectedObjectBox[] | null> {
     const c = this.camera(camera);
     const last = c.last;
-    if (!last) return null;
+    if (!last || !sameSize(last.size, size)) return null;
     try {
-      const objects = await last;
+      const objects = await last.detection;
       c.reused++;
       return objects.map((o) => ({ ...o }));
     } catch {
@@ -122,23 +135,29 @@ export class PerceptionMemory {
     }
   }
 
-  /** Records a face or text detection just started for the camera: later still frames reuse its boxes. */
-  rememberBoxes(camera: string, kind: BoxDetectorKind, detection: Promise<Box[]>): void {
-    this.camera(camera).lastBoxes[kind] = detection;
+  /** Records a face or text detection just started for the camera: later still frames of the same size reuse its boxes. */
+  rememberBoxes(camera: string, kind: BoxDetectorKind, detection: Promise<Box[]>, size: FrameSize): void {
+    this.camera(camera).lastBoxes[kind] = { detection, size };
     detection.catch(() => undefined);
+  }
+
+  /** A detector was off for this camera's frame: its last boxes may be out of date when it is turned on again. */
+  forgetBoxes(camera: string, kind: BoxDetectorKind): void {
+    const c = this.cameras.get(camera);
+    if (c) delete c.lastBoxes[kind];
   }
 
   /**
    * The camera's newest face or text boxes (waiting for them if still running), or null if there are
-   * none or that detection failed: the caller then runs the detector. Nothing moved, so where the
-   * faces and plates were is where they are.
+   * none, that detection failed, or it was on a frame of another size: the caller then runs the
+   * detector. Nothing moved, so where the faces and plates were is where they are.
    */
-  async reuseBoxes(camera: string, kind: BoxDetectorKind): Promise<Box[] | null> {
+  async reuseBoxes(camera: string, kind: BoxDetectorKind, size: FrameSize): Promise<Box[] | null> {
     const c = this.camera(camera);
     const last = c.lastBoxes[kind];
-    if (!last) return null;
+    if (!last || !sameSize(last.size, size)) return null;
     try {
-      const boxes = await last;
+      const boxes = await last.detection;
       if (kind === 'faces') c.facesReused++;
       else c.textReused++;
       return boxes.map((b) => ({ ...b }));
@@ -160,4 +179,8 @@ export class PerceptionMemory {
     }
     return out;
   }
+}
+
+function sameSize(a: FrameSize, b: FrameSize): boolean {
+  return a.width === b.width && a.height === b.height;
 }

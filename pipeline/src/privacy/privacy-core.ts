@@ -149,11 +149,14 @@ export class PrivacyCore {
     const camera = frame.meta.camera;
     const memory = this.memory;
     const detect = async (on: boolean, d: PrivacyDetector, reason: PrivacyFailure, lat: LatencyWindow, kind: BoxDetectorKind): Promise<Box[]> => {
-      if (!on) return [];
+      if (!on) {
+        memory.forgetBoxes(camera, kind);
+        return [];
+      }
       // A still frame (the motion gate says nothing moved) reuses the camera's last boxes of this
       // detector: faces and plates are where they were. A forced run every few seconds refreshes them.
       if (gating && !(await gating).runDetector) {
-        const reused = await memory.reuseBoxes(camera, kind);
+        const reused = await memory.reuseBoxes(camera, kind, size);
         if (reused) return reused;
       }
       const run = step(reason, async () => {
@@ -161,7 +164,7 @@ export class PrivacyCore {
         lat.add(r.ms);
         return r.boxes;
       });
-      if (gating) memory.rememberBoxes(camera, kind, run);
+      if (gating) memory.rememberBoxes(camera, kind, run, size);
       return run;
     };
     const objects = async (): Promise<{ boxes: DetectedObjectBox[]; motion: MotionDecision }> => {
@@ -170,7 +173,7 @@ export class PrivacyCore {
       const motion = { changedRatio: Math.round(verdict.changedRatio * 1e4) / 1e4, reason: verdict.reason };
       if (!verdict.runDetector) {
         // Nothing moved: the people are where they were. No usable last detection (none yet, or it failed): run it.
-        const reused = await this.memory.reuse(frame.meta.camera);
+        const reused = await this.memory.reuse(frame.meta.camera, size);
         if (reused) return { boxes: reused, motion: { ran: false, ...motion } };
       }
       const run = step('object-detector', async () => {
@@ -178,7 +181,7 @@ export class PrivacyCore {
         this.latency.objects.add(r.ms);
         return r.boxes;
       });
-      this.memory.remember(frame.meta.camera, run);
+      this.memory.remember(frame.meta.camera, run, size);
       return { boxes: await run, motion: { ran: true, ...motion } };
     };
     // allSettled, then rethrow: a failing detector must not leave the other's rejection unhandled.

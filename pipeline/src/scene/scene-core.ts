@@ -72,6 +72,8 @@ export interface SceneCoreStats {
 export class SceneCore {
   readonly #o: SceneCoreOptions;
   readonly #cameras = new Map<string, CameraScene>();
+  /** Tracker generations per camera, kept after a camera is forgotten so its track ids never repeat. */
+  readonly #generations = new Map<string, number>();
   readonly #namer: ColorNamer;
   #frames = 0;
   #stale = 0;
@@ -157,7 +159,8 @@ export class SceneCore {
     const zonesKey = JSON.stringify(zones);
     let cam = this.#cameras.get(camera);
     if (cam && cam.zonesKey === zonesKey) return cam;
-    const generation = (cam?.generation ?? -1) + 1;
+    const generation = (this.#generations.get(camera) ?? -1) + 1;
+    this.#generations.set(camera, generation);
     const tracker = new Tracker({
       ...this.#o.tracker,
       camera,

@@ -88,6 +88,19 @@ describe('MatchCore', () => {
     expect(core.toJSON().alerts).toBe(1);
   });
 
+  it('skips a frame not newer than its camera\'s last (a redelivery) instead of replaying it', () => {
+    const core = new MatchCore({ hysteresis: { n: 2, m: 3 }, cooldownMs: 0 });
+    core.setQueries([query('q1')]);
+    core.evaluate(scene(1, [track('t1', T0 + 500)]), true);
+    expect(core.evaluate(scene(2, [track('t1', T0 + 1000)]), true)).toHaveLength(1);
+    // Frame 1 again, without t1: replayed, it would make t1 look gone and let it fire a second time.
+    expect(core.evaluate(scene(1, []), true)).toEqual([]);
+    expect(core.evaluate(scene(3, [track('t1', T0 + 1500)]), true)).toEqual([]);
+    expect(core.evaluate(scene(4, [track('t1', T0 + 2000)]), true)).toEqual([]);
+    expect(core.toJSON().staleFrames).toBe(1);
+    expect(core.evaluate(scene(4, [track('t9', T0 + 2000)], 'dock'), true)).toEqual([]);
+  });
+
   it('gives the same frame the same alert id and a different frame or version a different one', () => {
     expect(alertId('q', 1, 'c', 'f1', ['t'])).toBe(alertId('q', 1, 'c', 'f1', ['t']));
     expect(alertId('q', 1, 'c', 'f1', ['t'])).not.toBe(alertId('q', 2, 'c', 'f1', ['t']));

@@ -302,6 +302,13 @@ describe('TrackMatcher count queries', () => {
     expect(e.reason).toBe('5 person (> 3) in zone "entrance": 3 of the last 5 frames');
   });
 
+  it('clears on frames the query was not touched on: a dip shorter than the window followed by recovery fires again', () => {
+    const m = matcher({ crowd }, { hysteresis: { n: 2, m: 3 }, cooldownMs: 0 });
+    // crowd · empty · crowd: 2 of 3, fires · empty (1 of 3: it cleared) · crowd: 2 of 3 again, fires again
+    const events = run(m, [people(4), [], people(4), [], people(4)]);
+    expect(events.map((e) => e.frame)).toEqual([2, 4]);
+  });
+
   it('does not count people outside the zone or other classes', () => {
     const m = matcher({ crowd });
     const frames = repeat(6, () => [...people(3), track('lobby:7', { zones: ['crossing'] }), track('lobby:8', { label: 'dog', zones: ['entrance'] })]);

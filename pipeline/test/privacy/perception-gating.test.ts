@@ -114,6 +114,26 @@ describe('PrivacyCore with a motion-gated object detector', () => {
     await c.close();
   });
 
+  it('never reuses boxes from a frame of another size (the camera\'s width changed while the scene stood still), nor face boxes from before faces were turned off', async () => {
+    const face = new FixedBoxDetector('face', [{ x: 500, y: 10, w: 30, h: 30, label: 'face', score: 0.9 }]);
+    const objects = new FakeObjectDetector();
+    const c = new PrivacyCore({ face, text: new FixedBoxDetector('text', []), objects, memory: new PerceptionMemory({ forceEveryMs: Infinity }) });
+    const half = await sharp(still).resize(320, 240).jpeg({ quality: 90 }).toBuffer();
+    const t = 4_000_000;
+    expect((await c.process({ meta: meta(t, 'cam-size'), jpeg: still }, SETTINGS)).ok).toBe(true);
+    expect((await c.process({ meta: meta(t + 500, 'cam-size'), jpeg: still }, SETTINGS)).ok).toBe(true);
+    expect([face.calls, objects.calls]).toEqual([1, 1]);
+    // Same picture at half the width: the small grey image the gate compares is the same, but the boxes are not.
+    const r = await c.process({ meta: { ...meta(t + 1000, 'cam-size'), width: 320, height: 240 }, jpeg: half }, SETTINGS);
+    expect(r.ok).toBe(true);
+    expect([face.calls, objects.calls]).toEqual([2, 2]);
+    // Faces off for a frame, then on again: the old face boxes are not reused.
+    await c.process({ meta: { ...meta(t + 1500, 'cam-size'), width: 320, height: 240 }, jpeg: half }, { ...SETTINGS, faces: false });
+    await c.process({ meta: { ...meta(t + 2000, 'cam-size'), width: 320, height: 240 }, jpeg: half }, SETTINGS);
+    expect(face.calls).toBe(3);
+    await c.close();
+  });
+
   it('without an object detector (no motion gate) runs the face and text models on every frame', async () => {
     const face = new FixedBoxDetector('face', []);
     const c = new PrivacyCore({ face, text: new FixedBoxDetector('text', []) });

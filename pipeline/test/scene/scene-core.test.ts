@@ -112,6 +112,9 @@ describe('SceneCore', () => {
     expect(core.sweep(T0 + 5_000)).toEqual([]);
     expect(core.sweep(T0 + 20_000).map((t) => t.id)).toEqual(['gate:s:1']);
     expect(Object.keys(core.toJSON().cameras)).toEqual([]);
+    // The camera comes back: a new generation, so its track ids do not repeat the forgotten ones.
+    core.process(frame(50, [person(20)]), null);
+    expect(core.process(frame(51, [person(22)]), null)!.summary.started).toEqual(['gate:s.1:1']);
   });
 });
 
