@@ -257,7 +257,8 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
         sendError(res, 404, `no ${isCamera ? 'camera' : 'such record'} "${params.id.slice(0, 80)}"`);
         return true;
       }
-      const decision = await s.policy.authorize(req, r.action, params.id);
+      // The policy's camera scope: only camera routes name a camera in the path.
+      const decision = await s.policy.authorize(req, r.action, isCamera ? params.id : undefined);
       if (!decision.ok) {
         sendError(res, decision.status, decision.error);
         return true;

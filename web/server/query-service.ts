@@ -18,7 +18,7 @@ export type QueryOutcome =
   | { ok: false; status: 400; error: string; details?: string[]; rejection?: QueryRejection }
   | { ok: false; status: 404 | 409; error: string };
 
-export type BacktestOutcome = { ok: true; result: BacktestResult } | { ok: false; status: 400 | 404; error: string; details?: string[] };
+export type BacktestOutcome = { ok: true; result: BacktestResult } | { ok: false; status: 400 | 404 | 429; error: string; details?: string[] };
 
 export interface QueryServiceOptions {
   store: Store;
@@ -29,6 +29,8 @@ export interface QueryServiceOptions {
   maxBacktestRangeMs?: number;
   /** A backtest stops (truncated) after this much wall time. Default 20 s. */
   backtestBudgetMs?: number;
+  /** Backtests running at once in this process; more are refused with 429. Default 2. */
+  maxConcurrentBacktests?: number;
   /** An embedder is on: free-text words become a similarity term, and backtests replay it from stored frame embeddings. */
   similarity?: { embedder: Embedder; calibration: SimilarityCalibratorOptions };
 }
@@ -43,6 +45,7 @@ const BACKTEST_PAGE = 20_000;
  */
 export class QueryService {
   private readonly listeners = new Set<() => void>();
+  private backtestsRunning = 0;
 
   constructor(private readonly o: QueryServiceOptions) {}
 
@@ -136,6 +139,19 @@ export class QueryService {
 
   /** Replays stored scene frames of [from, to) (default the last hour) through this query alone; fires nothing. */
   async backtest(id: string, input: unknown): Promise<BacktestOutcome> {
+    // Each replay holds a page of frames (and embeddings) in memory and keeps the store busy.
+    if (this.backtestsRunning >= (this.o.maxConcurrentBacktests ?? 2)) {
+      return { ok: false, status: 429, error: 'other backtests are running; try again in a few seconds' };
+    }
+    this.backtestsRunning++;
+    try {
+      return await this.runBacktest(id, input);
+    } finally {
+      this.backtestsRunning--;
+    }
+  }
+
+  private async runBacktest(id: string, input: unknown): Promise<BacktestOutcome> {
     const parsed = backtestSchema.safeParse(input ?? {});
     if (!parsed.success) return { ok: false, status: 400, error: 'invalid backtest', details: formatIssues(parsed.error.issues) };
     const query = await this.o.store.queries.get(id);
@@ -146,7 +162,7 @@ export class QueryService {
     if (from >= to) return { ok: false, status: 400, error: 'invalid backtest', details: ['from: must be before to'] };
     const maxRange = this.o.maxBacktestRangeMs ?? 7 * 86_400_000;
     if (to - from > maxRange) return { ok: false, status: 400, error: 'invalid backtest', details: [`to: the range may span at most ${Math.round(maxRange / 3600_000)} h`] };
-    const replay = query.plan.similarity ? await this.similarityReplay(query, from, to) : null;
+    const replay = query.plan.similarity ? await this.similarityReplay(query) : null;
     if (replay && !replay.ok) return { ok: false, status: 400, error: replay.error };
     const run = new Backtest(query, { matcher: this.o.matcher });
     const cameras = new Set<string>();
@@ -156,6 +172,8 @@ export class QueryService {
     let budgetHit = false;
     for (;;) {
       const page = await this.o.store.scene.frames({ from: cursor, to, limit: BACKTEST_PAGE, ...(query.plan.cameras ? { cameras: query.plan.cameras } : {}) });
+      // Embeddings are read page by page too, for the same time span: never the whole range at once.
+      if (replay?.ok && page.length > 0) await replay.load(cursor, page[page.length - 1]!.capturedAt + 1);
       let fed = 0;
       for (const f of page) {
         if (f.capturedAt === cursor && seenAtCursor.has(f.frameId)) continue;
@@ -187,26 +205,30 @@ export class QueryService {
   }
 
   /**
-   * For a query with a similarity term: the stored frame embeddings of the range, replayed through a
-   * fresh calibrator in time order (as live: frames without an embedding reuse their camera's last judgement).
+   * For a query with a similarity term: the stored frame embeddings, loaded page by page alongside the
+   * scene frames and replayed through a fresh calibrator in time order (as live: frames without an
+   * embedding reuse their camera's last judgement).
    */
   private async similarityReplay(
     query: StandingQuery,
-    from: number,
-    to: number,
-  ): Promise<{ ok: true; judge: (camera: string, frameId: string) => Map<string, SimilarityJudgement> } | { ok: false; error: string }> {
+  ): Promise<
+    { ok: true; load: (from: number, to: number) => Promise<void>; judge: (camera: string, frameId: string) => Map<string, SimilarityJudgement> } | { ok: false; error: string }
+  > {
     const sim = this.o.similarity;
     const term = query.plan.similarity;
     if (!sim || !term) return { ok: false, error: 'this query has a similarity term: backtesting it needs the embedder (EMBEDDER) in this process' };
     const model = `${sim.embedder.name}@${sim.embedder.version}`;
     const [vector] = await sim.embedder.embedTexts([term.text]);
     if (!vector) return { ok: false, error: 'the embedder returned no vector for the query text' };
-    const embeddings = await this.o.store.scene.embeddings({ from, to, model, ...(query.plan.cameras ? { cameras: query.plan.cameras } : {}) });
-    const byFrame = new Map(embeddings.map((e) => [e.frameId, e.vector]));
+    let byFrame = new Map<string, Float32Array>();
     const calibrator = new SimilarityCalibrator(model, sim.calibration);
     const last = new Map<string, Map<string, SimilarityJudgement>>();
     return {
       ok: true,
+      load: async (pageFrom, pageTo) => {
+        const embeddings = await this.o.store.scene.embeddings({ from: pageFrom, to: pageTo, model, ...(query.plan.cameras ? { cameras: query.plan.cameras } : {}) });
+        byFrame = new Map(embeddings.map((e) => [e.frameId, e.vector]));
+      },
       judge: (camera, frameId) => {
         const v = byFrame.get(frameId);
         if (v) last.set(camera, calibrator.judge(camera, v, [{ id: query.id, vector }]));

@@ -168,8 +168,9 @@ export class Runtime {
       await this.privacy?.close();
       await this.analytics?.close();
       await this.webhooks.close();
-      await this.embedder?.close();
+      // The web server before the embedder: a backtest in flight may still embed its query text.
       await this.web.close();
+      await this.embedder?.close();
       await this.fanout?.close();
       if (this.ownsPorts) await this.ports.close();
       this.log.info('stopped');

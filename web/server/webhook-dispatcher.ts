@@ -10,6 +10,8 @@ import {
 import type { Bus, Consumer, Logger, WebhookDelivery, WebhookRecord, WebhookRepository } from '@chronotrace/platform';
 
 export const WEBHOOK_DURABLE = 'webhooks';
+/** How long delivered rows stay in the outbox table. */
+const DELIVERED_KEPT_MS = 7 * 86_400_000;
 
 export interface WebhookDispatcherOptions {
   bus: Bus;
@@ -66,6 +68,7 @@ function wants(w: WebhookRecord, alert: AlertMessage): boolean {
 export class WebhookDispatcher {
   private consumer: Consumer | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private closed = false;
@@ -94,6 +97,11 @@ export class WebhookDispatcher {
     });
     this.timer = setInterval(() => this.kick(), this.o.pollMs ?? 500);
     this.timer.unref();
+    // Delivered rows are kept a week for inspection, then dropped; pending ones and dead letters stay.
+    this.pruneTimer = setInterval(() => {
+      this.o.webhooks.pruneDelivered(this.now() - DELIVERED_KEPT_MS).catch((err: unknown) => this.o.log.warn({ err }, 'could not prune delivered webhook rows'));
+    }, 3600_000);
+    this.pruneTimer.unref();
     this.kick();
   }
 
@@ -111,7 +119,8 @@ export class WebhookDispatcher {
     };
     await this.o.webhooks.insert(record);
     this.cache = undefined;
-    this.o.log.info({ webhook: record.id, url: record.url }, 'webhook registered');
+    // The origin only: webhook paths often carry a token.
+    this.o.log.info({ webhook: record.id, origin: new URL(record.url).origin }, 'webhook registered');
     return { ok: true, webhook: publicView(record), secret };
   }
 
@@ -243,6 +252,7 @@ export class WebhookDispatcher {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.consumer?.close();
     for (const ac of this.inFlight) ac.abort();
     await this.idle();

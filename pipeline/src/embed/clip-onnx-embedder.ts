@@ -107,11 +107,24 @@ export class ClipOnnxEmbedder implements Embedder {
       }
     };
     const visual = await load(config.visual);
-    const textual = await load(config.textual);
+    let textual: Ort.InferenceSession;
+    try {
+      textual = await load(config.textual);
+    } catch (e) {
+      await visual.release();
+      throw e;
+    }
     const embedder = new ClipOnnxEmbedder(ort, visual, textual, tokenizer, config, `sha256:${hash.digest('hex').slice(0, 16)}`);
-    // The dimension is whatever the towers output; both must agree.
-    const [t] = await embedder.embedTexts(['a photo']);
-    const [i] = await embedder.embedImages([await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).jpeg().toBuffer()]);
+    // The dimension is whatever the towers output; both must agree. A failed self-test releases both sessions.
+    let t: Float32Array | undefined;
+    let i: Float32Array | undefined;
+    try {
+      [t] = await embedder.embedTexts(['a photo']);
+      [i] = await embedder.embedImages([await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).jpeg().toBuffer()]);
+    } catch (e) {
+      await embedder.close();
+      throw new EmbedderError(`CLIP model in ${dir} does not run: ${(e as Error).message}`, { cause: e });
+    }
     if (!t || !i || t.length !== i.length || t.length === 0) {
       await embedder.close();
       throw new EmbedderError(`CLIP towers disagree: text ${t?.length ?? 0}-d, image ${i?.length ?? 0}-d`);

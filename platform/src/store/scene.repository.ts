@@ -100,6 +100,7 @@ export class SqlSceneRepository implements SceneRepository {
 
   async pruneFrames(before: number): Promise<number> {
     await this.db.query(`DELETE FROM frame_embeddings WHERE captured_at < $1`, [before]);
+    await this.db.query(`DELETE FROM tracks WHERE ended AND last_seen < $1`, [before]);
     const rows = await this.db.query<{ frame_id: string }>(`DELETE FROM scene_frames WHERE captured_at < $1 RETURNING frame_id`, [before]);
     return rows.length;
   }

@@ -119,7 +119,7 @@ export interface SceneRepository {
   upsertTrack(track: Track, ended: boolean): Promise<void>;
   /** Newest first. */
   tracks(camera: string, limit?: number): Promise<(Track & { ended: boolean })[]>;
-  /** Deletes frames (and their embeddings) captured before `before`; returns how many frames. */
+  /** Deletes frames (and their embeddings, and tracks that ended) from before `before`; returns how many frames. */
   pruneFrames(before: number): Promise<number>;
 }
 
@@ -173,6 +173,8 @@ export interface WebhookRepository {
   moveToDeadLetters(id: string, at: number, error: string, status: number | null): Promise<void>;
   deliveries(options?: { webhookId?: string; alertId?: string }): Promise<WebhookDelivery[]>;
   deadLetters(webhookId?: string): Promise<DeadLetter[]>;
+  /** Deletes deliveries delivered before `before` (the outbox keeps pending ones and the dead letters stay); returns how many. */
+  pruneDelivered(before: number): Promise<number>;
 }
 
 /** Port: metadata, events and audit. Implementations: PgliteStore (embedded), PostgresStore (distributed); same SQL migrations. */

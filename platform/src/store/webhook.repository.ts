@@ -149,6 +149,11 @@ export class SqlWebhookRepository implements WebhookRepository {
     return rows.map(toDelivery);
   }
 
+  async pruneDelivered(before: number): Promise<number> {
+    const rows = await this.db.query<{ id: string }>(`DELETE FROM webhook_deliveries WHERE status = 'delivered' AND delivered_at < $1 RETURNING id`, [before]);
+    return rows.length;
+  }
+
   async deadLetters(webhookId?: string): Promise<DeadLetter[]> {
     const rows =
       webhookId === undefined
