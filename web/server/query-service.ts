@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   backtestSchema,
   formatIssues,
+  type CameraRecord,
   newQuerySchema,
   queryPatchSchema,
   type BacktestResult,
@@ -50,8 +51,8 @@ export class QueryService {
   constructor(private readonly o: QueryServiceOptions) {}
 
   /** A compiler knowing every camera (id and name) and zone name there is now. */
-  async compiler(): Promise<QueryCompiler> {
-    const cameras = await this.o.store.cameras.list();
+  async compiler(cameras?: readonly CameraRecord[]): Promise<QueryCompiler> {
+    cameras ??= await this.o.store.cameras.list();
     const zones = [...new Set(cameras.flatMap((c) => c.zones.map((z) => z.name)))];
     return new QueryCompiler({ zones, cameras: cameras.map((c) => ({ id: c.id, name: c.name })), freeText: this.o.similarity !== undefined });
   }
@@ -248,7 +249,8 @@ export class QueryService {
     text: string,
     cameras: string[] | null,
   ): Promise<{ ok: true; plan: QueryPlan; explanation: string } | { ok: false; status: 400; error: string; details?: string[]; rejection?: QueryRejection }> {
-    const compiler = await this.compiler();
+    const all = await this.o.store.cameras.list();
+    const compiler = await this.compiler(all);
     const r = compiler.compile(text);
     if (!r.ok) {
       return {
@@ -259,7 +261,7 @@ export class QueryService {
       };
     }
     if (cameras === null) return r;
-    const known = new Set((await this.o.store.cameras.list()).map((c) => c.id));
+    const known = new Set(all.map((c) => c.id));
     const unknown = cameras.filter((c) => !known.has(c));
     if (unknown.length > 0) return { ok: false, status: 400, error: 'invalid query', details: unknown.map((c) => `cameras: no camera "${c}"`) };
     const limited = r.plan.cameras ? r.plan.cameras.filter((c) => cameras.includes(c)) : [...new Set(cameras)];

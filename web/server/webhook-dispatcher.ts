@@ -186,7 +186,12 @@ export class WebhookDispatcher {
     for (;;) {
       const due = await this.o.webhooks.claimDue(this.now(), timeout * 2 + 5_000, 16);
       if (due.length === 0 || this.closed) return;
-      const hooks = new Map((await this.o.webhooks.list()).map((w) => [w.id, w]));
+      let hooks = new Map((await this.hooks()).map((w) => [w.id, w]));
+      // A webhook registered through another replica since the cache was filled: read the list again.
+      if (due.some((d) => !hooks.has(d.webhookId))) {
+        this.cache = undefined;
+        hooks = new Map((await this.hooks()).map((w) => [w.id, w]));
+      }
       await Promise.all(due.map((d) => this.deliver(d, hooks.get(d.webhookId), timeout)));
     }
   }

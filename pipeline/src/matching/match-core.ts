@@ -18,6 +18,8 @@ export interface MatchCoreStats {
 export class MatchCore {
   readonly #matcher: TrackMatcher;
   readonly #queries = new Map<string, StandingQuery>();
+  /** Camera lists of the armed queries with a similarity term (null: every camera), kept off the per-frame path. */
+  #similarityCameras: (readonly string[] | null)[] = [];
   #alerts = 0;
   #stale = 0;
   #rejected = new Set<string>();
@@ -49,6 +51,7 @@ export class MatchCore {
         rejected.push({ id: q.id, error: (e as Error).message });
       }
     }
+    this.#similarityCameras = [...this.#queries.values()].filter((q) => q.plan.similarity).map((q) => q.plan.cameras ?? null);
     return { armed: this.#queries.size, rejected };
   }
 
@@ -58,8 +61,7 @@ export class MatchCore {
 
   /** Whether an armed query has a similarity term on this camera (the stage then asks the embedder). */
   wantsSimilarity(camera: string): boolean {
-    for (const q of this.#queries.values()) if (q.plan.similarity && (!q.plan.cameras || q.plan.cameras.includes(camera))) return true;
-    return false;
+    return this.#similarityCameras.some((cameras) => cameras === null || cameras.includes(camera));
   }
 
   /** Whether the frame is newer than the last one evaluated for its camera (a redelivered or late frame is not). */

@@ -3,7 +3,7 @@ import { boxSize } from '../attributes/box-size';
 import { ColorNamer, type ColorAttributes, type ColorNamerOptionsInput, type ColorSubjectKind } from '../attributes/color-namer';
 import type { RgbImage } from '../attributes/rgb-image';
 import { withCarriedObjects, type CarriedObjectsOptions } from '../matching/carried-objects';
-import { Tracker, type TrackerOptions, type TrackerStats } from '../tracking/tracker';
+import { Tracker, parseTrackerOptions, type TrackerOptions, type TrackerStats } from '../tracking/tracker';
 import type { Zone } from '../tracking/zones';
 
 /** Tracker settings the scene core passes through (camera, zones, id prefix and frame size are its own). */
@@ -83,7 +83,7 @@ export class SceneCore {
     this.#o = options;
     this.#namer = new ColorNamer(options.colors ?? {});
     // Fail at construction, not on the first frame, when the tracker options are bad.
-    new Tracker({ ...options.tracker, camera: 'check' });
+    parseTrackerOptions({ ...options.tracker, camera: 'check' });
   }
 
   /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QUERY_PLAN_VERSION, type SceneFrameMeta, type SceneTrack, type StandingQuery } from '@chronotrace/contracts';
 import { ANALYTICS_MODELS, MatchCore, alertId, backtest, type BacktestFrame } from '../../src/index';
+import { colors, track as fixtureTrack } from '../matching/fixtures';
 
 const T0 = 1_700_000_000_000;
 
@@ -21,25 +22,7 @@ function query(id: string, overrides: Partial<StandingQuery> = {}): StandingQuer
 }
 
 function track(id: string, at: number, color: 'red' | 'blue' = 'red'): SceneTrack {
-  return {
-    id,
-    camera: 'gate',
-    label: 'person',
-    box: { x: 10, y: 20, w: 40, h: 120 },
-    score: 0.8,
-    firstSeen: T0,
-    lastSeen: at,
-    hits: 3,
-    misses: 0,
-    age: at - T0,
-    path: [],
-    velocity: { x: 0, y: 0 },
-    speed: 0,
-    dwell: {},
-    zones: [],
-    state: 'confirmed',
-    attributes: { upper: { dominant: color, colors: [{ color, fraction: 0.8 }] } },
-  };
+  return fixtureTrack(id, { camera: 'gate', firstSeen: T0, lastSeen: at, age: at - T0, attributes: colors({ upper: [[color, 0.8]] }) });
 }
 
 function scene(seq: number, tracks: SceneTrack[], camera = 'gate'): SceneFrameMeta {

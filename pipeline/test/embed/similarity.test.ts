@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUERY_PLAN_VERSION, type SceneTrack, type StandingQuery } from '@chronotrace/contracts';
 import { ClipOnnxEmbedder, FrameSimilarity, QueryCompiler, SimilarityCalibrator, TrackMatcher, normalise } from '../../src/index';
 import { writeTinyClip } from './tiny-clip';
+import { track as fixtureTrack } from '../matching/fixtures';
 
 const unit = (...xs: number[]): Float32Array => normalise(Float32Array.from(xs));
 
@@ -42,10 +43,7 @@ describe('SimilarityCalibrator', () => {
 });
 
 describe('TrackMatcher with a similarity term', () => {
-  const track = (at: number): SceneTrack => ({
-    id: 't1', camera: 'gate', label: 'person', box: { x: 0, y: 0, w: 10, h: 30 }, score: 0.9, firstSeen: 0, lastSeen: at, hits: 5, misses: 0, age: at,
-    path: [], velocity: { x: 0, y: 0 }, speed: 0, dwell: {}, zones: [], state: 'confirmed',
-  });
+  const track = (at: number): SceneTrack => fixtureTrack('t1', { camera: 'gate', firstSeen: 0, lastSeen: at, age: at });
   it('needs the frame\'s judgement to hold, and carries the score and calibrated threshold in the event', () => {
     const m = new TrackMatcher({ hysteresis: { n: 1, m: 1 }, cooldownMs: 0 });
     m.arm({ id: 'q', version: 1, plan: { version: QUERY_PLAN_VERSION, subject: { classes: ['person'] }, similarity: { text: 'person with a ladder', terms: ['ladder'] } } });
