@@ -40,7 +40,7 @@ function numEnv(name: string, fallback: number, min: number, max: number): numbe
   return v;
 }
 
-const FACE_MODEL = process.env.PRIVACY_FACE_MODEL ?? 'ssd_mobilenetv1';
+const FACE_MODEL = process.env.PRIVACY_FACE_MODEL ?? 'blazeface';
 function fail(e: unknown): never {
   const msg = e instanceof BenchError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
   process.stderr.write(`bench failed: ${msg}\n`);
@@ -366,7 +366,7 @@ async function main(): Promise<void> {
   // Models alone, on the same frames, same face model, nothing else running.
   const objectDetection = (process.env.PRIVACY_OBJECT_DETECTION ?? 'on') === 'on';
   const models = await measurePrivacyModels(samples, {
-    face: { model: FACE_MODEL === 'tiny_face_detector' ? 'tiny_face_detector' : 'ssd_mobilenetv1' },
+    face: {},
     ...(objectDetection ? { objects: {} } : {}),
   });
   const modelsMsPerFrame = models.face.msPerFrame.mean + models.text.msPerFrame.mean + (models.objects?.msPerFrame.mean ?? 0);

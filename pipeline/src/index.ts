@@ -1,3 +1,4 @@
+export * from './inference/index';
 export * from './privacy/index';
 export * from './motion/index';
 export * from './tracking/index';

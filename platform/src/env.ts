@@ -21,8 +21,8 @@ const baseEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Prefix for stream and durable names, so several deployments (or test runs) share one NATS. Default 'CT'. */
   BUS_PREFIX: z.string().regex(/^[A-Za-z0-9_]{1,32}$/).default('CT'),
-  /** Face model of the privacy stage: ssd_mobilenetv1 (best recall on small faces) or tiny_face_detector (≈4× faster). */
-  PRIVACY_FACE_MODEL: z.enum(['ssd_mobilenetv1', 'tiny_face_detector']).default('ssd_mobilenetv1'),
+  /** Face model of the privacy stage: BlazeFace (back 256 px on the whole frame and tiles, front 128 px on head regions), on ONNX Runtime. */
+  PRIVACY_FACE_MODEL: z.enum(['blazeface']).default('blazeface'),
   /**
    * Frames this process's privacy stage redacts at once (each runs its face, person and text models in
    * parallel threads). Default: half the cores, 1 to 4 — measured on 2 cores, two at once gained 15 %

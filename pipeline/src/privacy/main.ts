@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { CameraCatalog, createLogger, env, exitAfterDrainOnSignal, instanceId, openPorts } from '@chronotrace/platform';
 import { PrivacyService } from './privacy-service';
 
@@ -9,7 +10,7 @@ async function main(): Promise<void> {
   const ports = await openPorts(e, `chronotrace-privacy-${instance}`);
   const catalog = new CameraCatalog(ports.store, log.child({ component: 'catalog' }));
   await catalog.start();
-  const service = new PrivacyService({ bus: ports.bus, store: ports.store, catalog, instance, faceModel: e.PRIVACY_FACE_MODEL, replicas: e.PRIVACY_REPLICAS, objectDetection: e.PRIVACY_OBJECT_DETECTION === 'on', logger: log });
+  const service = new PrivacyService({ bus: ports.bus, store: ports.store, catalog, instance, faceModel: e.PRIVACY_FACE_MODEL, modelCacheDir: join(e.DATA_DIR, 'models'), replicas: e.PRIVACY_REPLICAS, objectDetection: e.PRIVACY_OBJECT_DETECTION === 'on', logger: log });
   await service.start();
   log.info({ cores: service.toJSON().replicas }, 'privacy stage consuming');
   exitAfterDrainOnSignal(log, async () => {

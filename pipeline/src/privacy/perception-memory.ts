@@ -1,5 +1,7 @@
 import type { Box, DetectedObjectBox, ModelVersion } from '@chronotrace/contracts';
 import { MotionGate, toGreySmall, type MotionGateOptions, type MotionReason } from '../motion';
+import { coverage } from './box-geometry';
+import { RegionCarrier, type RegionCarrierOptions } from './region-carrier';
 
 /**
  * The object detector as PrivacyCore needs it (ObjectDetector implements it): COCO boxes in frame
@@ -19,6 +21,8 @@ export interface GateVerdict {
   runDetector: boolean;
   changedRatio: number;
   reason: MotionReason | 'gate-error';
+  /** Where something moved, in frame pixels (empty when nothing did, or on warm-up / a global change). */
+  regions: Box[];
 }
 
 export interface PerceptionCameraStats {
@@ -30,6 +34,8 @@ export interface PerceptionCameraStats {
   reused: number;
   /** reused / frames (0 before the first frame). */
   skippedRatio: number;
+  /** Frames redacted with carried regions between analysis frames. */
+  carried: number;
   /** Still frames that reused the camera's last face boxes / text boxes instead of running those models. */
   facesReused: number;
   textReused: number;
@@ -63,6 +69,15 @@ interface CameraMemory {
   reused: number;
   facesReused: number;
   textReused: number;
+  /** When the face / text detector last ran its whole-frame pass on this camera (ms epoch). */
+  wholeFrameAt: Partial<Record<BoxDetectorKind, number>>;
+  /** When the detectors last ran on this camera (capture time). */
+  analysedAt: number | undefined;
+  /** Redaction regions carried from detected frames to the frames between them. */
+  carriers: { objects: RegionCarrier<DetectedObjectBox>; faces: RegionCarrier<Box>; text: RegionCarrier<Box> };
+  carried: number;
+  /** The motion blobs of the last analysis frame: motion there was looked at already. */
+  examined: Box[];
 }
 
 /**
@@ -74,12 +89,17 @@ interface CameraMemory {
 export class PerceptionMemory {
   private readonly cameras = new Map<string, CameraMemory>();
 
-  constructor(private readonly motion: Omit<MotionGateOptions, 'camera'> = {}) {}
+  constructor(
+    private readonly motion: Omit<MotionGateOptions, 'camera'> = {},
+    private readonly carry: RegionCarrierOptions = {},
+  ) {}
 
   private camera(camera: string): CameraMemory {
     let c = this.cameras.get(camera);
     if (!c) {
-      c = { gate: new MotionGate({ ...this.motion, camera }), chain: Promise.resolve(), last: undefined, lastBoxes: {}, frames: 0, detectorRuns: 0, reused: 0, facesReused: 0, textReused: 0 };
+      c = { gate: new MotionGate({ ...this.motion, camera }), chain: Promise.resolve(), last: undefined, lastBoxes: {}, frames: 0, detectorRuns: 0, reused: 0, facesReused: 0, textReused: 0, wholeFrameAt: {}, analysedAt: undefined, carried: 0, examined: [],
+        carriers: { objects: new RegionCarrier(this.carry), faces: new RegionCarrier(this.carry), text: new RegionCarrier(this.carry) },
+      };
       this.cameras.set(camera, c);
     }
     return c;
@@ -98,9 +118,9 @@ export class PerceptionMemory {
       c.frames++;
       try {
         const r = c.gate.processFrame(await grey, at);
-        return { runDetector: r.runDetector, changedRatio: r.changedRatio, reason: r.reason };
+        return { runDetector: r.runDetector, changedRatio: r.changedRatio, reason: r.reason, regions: r.regions };
       } catch {
-        return { runDetector: true, changedRatio: 1, reason: 'gate-error' };
+        return { runDetector: true, changedRatio: 1, reason: 'gate-error', regions: [] };
       }
     });
     grey.catch(() => undefined);
@@ -117,18 +137,20 @@ export class PerceptionMemory {
   }
 
   /**
-   * The camera's newest detections (waiting for them if that detection is still running), or null if
-   * there are none, that detection failed, or it was made on a frame of another size (its boxes would
-   * be in the wrong pixels): then the caller must run the detector itself.
+   * The camera's newest detections carried to the frame captured at `at` (waiting for them if that
+   * detection is still running): `objects` as the latest detection saw them, `redact` with the people
+   * it no longer confirms but still holds. Null if there are none, that detection failed, or it was made
+   * on a frame of another size (its boxes would be in the wrong pixels): then the caller must run the
+   * detector itself. `still`: nothing moved, so nothing is moved or grown.
    */
-  async reuse(camera: string, size: FrameSize): Promise<DetectedObjectBox[] | null> {
+  async reuse(camera: string, size: FrameSize, at: number, still: boolean): Promise<{ objects: DetectedObjectBox[]; redact: DetectedObjectBox[] } | null> {
     const c = this.camera(camera);
     const last = c.last;
     if (!last || !sameSize(last.size, size)) return null;
     try {
-      const objects = await last.detection;
+      await last.detection;
       c.reused++;
-      return objects.map((o) => ({ ...o }));
+      return { objects: c.carriers.objects.predictLatest(at, still), redact: c.carriers.objects.predict(at, still) };
     } catch {
       if (c.last === last) c.last = undefined;
       return null;
@@ -152,19 +174,69 @@ export class PerceptionMemory {
    * none, that detection failed, or it was on a frame of another size: the caller then runs the
    * detector. Nothing moved, so where the faces and plates were is where they are.
    */
-  async reuseBoxes(camera: string, kind: BoxDetectorKind, size: FrameSize): Promise<Box[] | null> {
+  async reuseBoxes(camera: string, kind: BoxDetectorKind, size: FrameSize, at: number, still: boolean): Promise<Box[] | null> {
     const c = this.camera(camera);
     const last = c.lastBoxes[kind];
     if (!last || !sameSize(last.size, size)) return null;
     try {
-      const boxes = await last.detection;
+      await last.detection;
       if (kind === 'faces') c.facesReused++;
       else c.textReused++;
-      return boxes.map((b) => ({ ...b }));
+      return c.carriers[kind].predict(at, still);
     } catch {
       if (c.lastBoxes[kind] === last) delete c.lastBoxes[kind];
       return null;
     }
+  }
+
+  /**
+   * A fresh detection of the camera's frame captured at `at`: updates the carried regions (velocities,
+   * what is held) and returns the boxes to redact: the detection's own plus the regions it did not
+   * confirm that are still held. Called inside the remembered detection, so frames waiting on it see it.
+   */
+  confirm<K extends BoxDetectorKind | 'objects'>(camera: string, kind: K, boxes: K extends 'objects' ? DetectedObjectBox[] : Box[], at: number): K extends 'objects' ? DetectedObjectBox[] : Box[] {
+    const carrier = this.camera(camera).carriers[kind] as RegionCarrier<Box>;
+    carrier.update(boxes, at);
+    return [...boxes, ...carrier.held(at)] as K extends 'objects' ? DetectedObjectBox[] : Box[];
+  }
+
+  /**
+   * Whether the detectors should run on this camera's frame captured at `at`: none ran yet, the analysis
+   * interval has passed, or something moved (`motion`, in frame pixels) that no carried person or object
+   * region covers (someone new stepping in). When it answers yes the frame counts as analysed.
+   */
+  analysisDue(camera: string, at: number, intervalMs: number, motion: readonly Box[]): boolean {
+    const c = this.camera(camera);
+    const last = c.analysedAt;
+    const due = last === undefined || at < last || at - last >= intervalMs || this.uncovered(c, motion, at);
+    if (due) {
+      c.analysedAt = at;
+      c.examined = [...motion];
+    } else c.carried++;
+    return due;
+  }
+
+  private uncovered(c: CameraMemory, motion: readonly Box[], at: number): boolean {
+    if (motion.length === 0) return false;
+    // A blob is explained by a carried region that holds a good part of it, or that lies mostly inside it
+    // (a walking person leaves a trail in the gate's running background, longer than the person). Motion
+    // away from every region (someone stepping in, a head turning in a doorway) is not.
+    // Nor is motion where the last analysis already looked (a ghost where someone stood, leaves in the wind).
+    const covered = [...c.carriers.objects.predict(at), ...c.carriers.faces.predict(at), ...c.examined];
+    return motion.some((m) => !covered.some((r) => coverage(m, r) >= 0.25 || coverage(r, m) >= 0.5));
+  }
+
+  /**
+   * Whether the face or text detector's whole-frame pass is due on this camera's frame captured at `at`
+   * (none yet, or the last one is `intervalMs` old); when due, it is counted as run now. Between passes
+   * the cascade looks only where people, vehicles and motion are.
+   */
+  wholeFrameDue(camera: string, kind: BoxDetectorKind, at: number, intervalMs: number): boolean {
+    const c = this.camera(camera);
+    const last = c.wholeFrameAt[kind];
+    if (last !== undefined && at - last < intervalMs && at >= last) return false;
+    c.wholeFrameAt[kind] = at;
+    return true;
   }
 
   /** Forgets a camera's background and detections (its next frame is a warm-up frame). */
@@ -175,7 +247,7 @@ export class PerceptionMemory {
   toJSON(): Record<string, PerceptionCameraStats> {
     const out: Record<string, PerceptionCameraStats> = {};
     for (const [k, c] of this.cameras) {
-      out[k] = { frames: c.frames, detectorRuns: c.detectorRuns, reused: c.reused, skippedRatio: c.frames === 0 ? 0 : c.reused / c.frames, facesReused: c.facesReused, textReused: c.textReused };
+      out[k] = { frames: c.frames, detectorRuns: c.detectorRuns, reused: c.reused, skippedRatio: c.frames === 0 ? 0 : c.reused / c.frames, carried: c.carried, facesReused: c.facesReused, textReused: c.textReused };
     }
     return out;
   }

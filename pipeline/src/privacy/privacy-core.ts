@@ -2,17 +2,28 @@ import sharp from 'sharp';
 import type { Box, DetectedObjectBox, FrameMeta, ModelVersion, MotionDecision, PrivacySettings, RedactedFrameMeta } from '@chronotrace/contracts';
 import { createLogger, type Logger } from '@chronotrace/platform';
 import { headRegion } from '../detect/head-region';
-import { roundBox } from './box-geometry';
+import { LatencyWindow } from '../inference/latency-window';
+import { coverage, roundBox } from './box-geometry';
 import { PrivacyTimeoutError, withTimeout } from './errors';
 import { FaceDetector } from './face-detector';
-import { LatencyWindow } from './latency-window';
-import { PerceptionMemory, type BoxDetectorKind, type PrivacyObjectDetector } from './perception-memory';
-import type { PrivacyDetector } from './privacy-detector';
+import { PerceptionMemory, type BoxDetectorKind, type GateVerdict, type PrivacyObjectDetector } from './perception-memory';
+import type { DetectFocus, PrivacyDetector } from './privacy-detector';
 import { Redactor } from './redactor';
 import { TextRegionDetector } from './text-region-detector';
 
 /** A frame must be detected and redacted within this, or it is dropped (never passed on raw). */
 export const DEFAULT_PRIVACY_TIMEOUT_MS = 5_000;
+/**
+ * With an object detector, the face detector looks at people's head regions and at motion no person
+ * explains on every analysed frame, and over the whole frame (tiled) at most this often per camera.
+ */
+export const DEFAULT_FACE_WHOLE_FRAME_INTERVAL_MS = 1_000;
+/** With an object detector (and so a motion gate), the detectors run at most this often per camera, besides on motion no carried region covers. */
+export const DEFAULT_ANALYSIS_INTERVAL_MS = 500;
+/** Likewise the text detector: vehicles on every analysed frame, the whole frame at most this often. */
+export const DEFAULT_TEXT_WHOLE_FRAME_INTERVAL_MS = 2_000;
+/** COCO classes whose boxes the text detector reads for plates. */
+export const PLATE_CARRIERS: ReadonlySet<string> = new Set(['car', 'truck', 'bus', 'motorcycle']);
 
 export interface PrivacyFrame {
   meta: FrameMeta;
@@ -43,6 +54,16 @@ export interface PrivacyCoreOptions {
   redactor?: Redactor;
   /** Per-frame deadline, detection and redaction together. Default DEFAULT_PRIVACY_TIMEOUT_MS (5000). */
   timeoutMs?: number;
+  /**
+   * With an object detector: the detectors run at most this often per camera (its analysis rate), and
+   * besides whenever something moves that no carried region covers; frames between are redacted with
+   * the carried regions. Default DEFAULT_ANALYSIS_INTERVAL_MS (500: 2 analysis frames a second).
+   */
+  analysisIntervalMs?: number;
+  /** Whole-frame face pass at most this often per camera when cascading. Default DEFAULT_FACE_WHOLE_FRAME_INTERVAL_MS (1000). */
+  faceWholeFrameIntervalMs?: number;
+  /** Whole-frame text pass at most this often per camera when cascading. Default DEFAULT_TEXT_WHOLE_FRAME_INTERVAL_MS (2000). */
+  textWholeFrameIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -91,6 +112,9 @@ export class PrivacyCore {
   private readonly memory: PerceptionMemory;
   private readonly redactor: Redactor;
   private readonly timeoutMs: number;
+  private readonly analysisIntervalMs: number;
+  private readonly faceIntervalMs: number;
+  private readonly textIntervalMs: number;
   private readonly log: Logger;
   private closed = false;
   private readonly latency = { total: new LatencyWindow(), face: new LatencyWindow(), text: new LatencyWindow(), objects: new LatencyWindow(), redact: new LatencyWindow() };
@@ -104,6 +128,9 @@ export class PrivacyCore {
     this.memory = options.memory ?? new PerceptionMemory();
     this.redactor = options.redactor ?? new Redactor();
     this.timeoutMs = options.timeoutMs ?? DEFAULT_PRIVACY_TIMEOUT_MS;
+    this.analysisIntervalMs = options.analysisIntervalMs ?? DEFAULT_ANALYSIS_INTERVAL_MS;
+    this.faceIntervalMs = options.faceWholeFrameIntervalMs ?? DEFAULT_FACE_WHOLE_FRAME_INTERVAL_MS;
+    this.textIntervalMs = options.textWholeFrameIntervalMs ?? DEFAULT_TEXT_WHOLE_FRAME_INTERVAL_MS;
     this.log = options.logger ?? createLogger('privacy-core');
   }
 
@@ -139,6 +166,7 @@ export class PrivacyCore {
     // Gate first, synchronously: the per-camera gate applies frames in the order the cores were given them.
     const objectDetector = this.objects;
     const gating = objectDetector ? this.memory.gate(frame.meta.camera, frame.jpeg, frame.meta.capturedAt) : undefined;
+    gating?.catch(() => undefined);
     const { width, height } = await step('invalid-frame', async () => {
       if (frame.jpeg.length === 0) throw new Error('empty frame body');
       const m = await sharp(frame.jpeg).metadata();
@@ -148,52 +176,74 @@ export class PrivacyCore {
     const size = { width, height };
     const camera = frame.meta.camera;
     const memory = this.memory;
-    const detect = async (on: boolean, d: PrivacyDetector, reason: PrivacyFailure, lat: LatencyWindow, kind: BoxDetectorKind): Promise<Box[]> => {
+    const at = frame.meta.capturedAt;
+    // Detect sparsely, redact densely: with a motion gate, the detectors run on analysis frames (the
+    // camera's analysis rate, and whenever something moves that no carried region covers); every other
+    // frame is redacted with the regions carried from the last detection (moved, grown with their age).
+    // A still frame (nothing moved) reuses them as they were. No usable carried region: analyse.
+    const verdict = gating ? await gating : undefined;
+    const analyse = verdict ? verdict.runDetector && memory.analysisDue(camera, at, this.analysisIntervalMs, verdict.regions) : true;
+    const still = verdict ? !verdict.runDetector : false;
+    const detect = async (on: boolean, d: PrivacyDetector, reason: PrivacyFailure, lat: LatencyWindow, kind: BoxDetectorKind, focus: () => Promise<DetectFocus | undefined>): Promise<Box[]> => {
       if (!on) {
         memory.forgetBoxes(camera, kind);
         return [];
       }
-      // A still frame (the motion gate says nothing moved) reuses the camera's last boxes of this
-      // detector: faces and plates are where they were. A forced run every few seconds refreshes them.
-      if (gating && !(await gating).runDetector) {
-        const reused = await memory.reuseBoxes(camera, kind, size);
-        if (reused) return reused;
+      if (verdict && !analyse) {
+        const carried = await memory.reuseBoxes(camera, kind, size, at, still);
+        if (carried) return carried;
       }
       const run = step(reason, async () => {
-        const r = await d.detect(frame.jpeg, size);
-        lat.add(r.ms);
-        return r.boxes;
+        const r = await d.detect(frame.jpeg, size, await focus());
+        if (r.ms > 0) lat.add(r.ms);
+        return verdict ? memory.confirm(camera, kind, r.boxes, at) : r.boxes;
       });
-      if (gating) memory.rememberBoxes(camera, kind, run, size);
+      if (verdict) memory.rememberBoxes(camera, kind, run, size);
       return run;
     };
-    const objects = async (): Promise<{ boxes: DetectedObjectBox[]; motion: MotionDecision }> => {
-      if (!objectDetector || !gating) return { boxes: [], motion: { ran: false, changedRatio: 0, reason: 'off' } };
-      const verdict = await gating;
+    const objects = async (): Promise<{ boxes: DetectedObjectBox[]; redact: DetectedObjectBox[]; motion: MotionDecision }> => {
+      if (!objectDetector || !verdict) return { boxes: [], redact: [], motion: { ran: false, changedRatio: 0, reason: 'off' } };
       const motion = { changedRatio: Math.round(verdict.changedRatio * 1e4) / 1e4, reason: verdict.reason };
-      if (!verdict.runDetector) {
-        // Nothing moved: the people are where they were. No usable last detection (none yet, or it failed): run it.
-        const reused = await this.memory.reuse(frame.meta.camera, size);
-        if (reused) return { boxes: reused, motion: { ran: false, ...motion } };
+      if (!analyse) {
+        const carried = await memory.reuse(camera, size, at, still);
+        if (carried) return { boxes: carried.objects, redact: carried.redact, motion: { ran: false, ...motion } };
       }
       const run = step('object-detector', async () => {
         const r = await objectDetector.detect(frame.jpeg);
         this.latency.objects.add(r.ms);
-        return r.boxes;
+        // What this detection saw is reported; the people it no longer confirms but still holds are redacted too.
+        return { boxes: r.boxes, redact: memory.confirm(camera, 'objects', r.boxes, at) };
       });
-      this.memory.remember(frame.meta.camera, run, size);
-      return { boxes: await run, motion: { ran: true, ...motion } };
+      memory.remember(camera, run.then((r) => r.boxes), size);
+      return { ...(await run), motion: { ran: true, ...motion } };
+    };
+    // The cascade: with an object detector, faces are looked for in people's head regions and where
+    // something moved that no person explains, plates in vehicle boxes; each whole-frame pass (for faces
+    // and text with no such box) runs at most every few seconds per camera. Without one, whole frames.
+    const objectsRun = objects();
+    objectsRun.catch(() => undefined);
+    const faceFocus = async (): Promise<DetectFocus | undefined> => {
+      if (!verdict) return undefined;
+      const { boxes } = await objectsRun;
+      const people = boxes.filter((o) => o.label === 'person');
+      return { regions: [...people.map(headRegion), ...unexplainedMotion(verdict, people)], wholeFrame: memory.wholeFrameDue(camera, 'faces', at, this.faceIntervalMs) };
+    };
+    const textFocus = async (): Promise<DetectFocus | undefined> => {
+      if (!verdict) return undefined;
+      const { boxes } = await objectsRun;
+      return { regions: boxes.filter((o) => PLATE_CARRIERS.has(o.label)), wholeFrame: memory.wholeFrameDue(camera, 'text', at, this.textIntervalMs) };
     };
     // allSettled, then rethrow: a failing detector must not leave the other's rejection unhandled.
     const [faces, plates, found] = await Promise.allSettled([
-      detect(settings.faces, this.face, 'face-detector', this.latency.face, 'faces'),
-      detect(settings.plates, this.text, 'text-detector', this.latency.text, 'text'),
-      objects(),
+      detect(settings.faces, this.face, 'face-detector', this.latency.face, 'faces', faceFocus),
+      detect(settings.plates, this.text, 'text-detector', this.latency.text, 'text', textFocus),
+      objectsRun,
     ]);
+    // The object detector first: the cascaded detectors fail with it when it fails.
+    if (found.status === 'rejected') throw found.reason;
     if (faces.status === 'rejected') throw faces.reason;
     if (plates.status === 'rejected') throw plates.reason;
-    if (found.status === 'rejected') throw found.reason;
-    const heads = settings.heads ? found.value.boxes.filter((o) => o.label === 'person').map(headRegion) : [];
+    const heads = settings.heads ? found.value.redact.filter((o) => o.label === 'person').map(headRegion) : [];
     const tr = performance.now();
     const out = await step('redactor', () =>
       this.redactor.redact({ jpeg: frame.jpeg, width, height, boxes: [...faces.value, ...plates.value, ...heads], method: settings.method, margin: settings.margin }),
@@ -244,4 +294,9 @@ export class PrivacyCore {
       ms: { total: this.latency.total.toJSON(), face: this.latency.face.toJSON(), text: this.latency.text.toJSON(), objects: this.latency.objects.toJSON(), redact: this.latency.redact.toJSON() },
     };
   }
+}
+
+/** Motion regions no person box covers for the most part: a face may be there with no person found. */
+function unexplainedMotion(verdict: GateVerdict, people: readonly Box[]): Box[] {
+  return verdict.regions.filter((m) => !people.some((p) => coverage(m, p) > 0.5));
 }

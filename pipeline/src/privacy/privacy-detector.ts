@@ -8,6 +8,16 @@ export interface Detection {
 }
 
 /**
+ * Where a cascaded detector should look in a frame: regions found by the object detector (people's
+ * heads for faces, vehicles for plates), and whether to run its whole-frame pass too (at a lower
+ * cadence, for faces and text with no person or vehicle box).
+ */
+export interface DetectFocus {
+  regions: Box[];
+  wholeFrame: boolean;
+}
+
+/**
  * Port for a model that finds regions to hide (faces, text/plates). PrivacyCore takes these by
  * constructor, so tests can give it a detector that fails or hangs.
  */
@@ -18,7 +28,8 @@ export interface PrivacyDetector {
   readonly models: readonly ModelVersion[];
   /** Loads the model. Idempotent; detect() calls it when needed. */
   start(): Promise<void>;
-  detect(jpeg: Uint8Array, frame: { width: number; height: number }): Promise<Detection>;
+  /** Without a focus: the whole frame. */
+  detect(jpeg: Uint8Array, frame: { width: number; height: number }, focus?: DetectFocus): Promise<Detection>;
   /** Frees the model and any worker. Idempotent. */
   close(): Promise<void>;
 }

@@ -19,8 +19,10 @@ export interface PrivacyServiceOptions {
   catalog: CameraCatalog;
   /** Replica id of this process, for stage stats. */
   instance: string;
-  /** Default 'ssd_mobilenetv1'. */
+  /** Default 'blazeface'. */
   faceModel?: FaceModel;
+  /** Where converted (tfjs → ONNX) models are cached; the composition roots give DATA_DIR/models. Default DEFAULT_MODEL_CACHE_DIR. */
+  modelCacheDir?: string;
   /** PrivacyCores in this process's stage, each with its own face-model worker thread. Default 1. */
   replicas?: number;
   /** Person/object detection in the boundary (one object-model thread per core), motion-gated. Default true. */
@@ -30,7 +32,7 @@ export interface PrivacyServiceOptions {
 
 /**
  * The privacy boundary as a service: one PrivacyStage on the shared durable with a pool of
- * `replicas` PrivacyCores (one face-model thread each), its per-camera counters published on the
+ * `replicas` PrivacyCores (each with its face, text and object model threads), its per-camera counters published on the
  * bus for camera health. Scale further with more processes: they share the durable. Used by embedded mode and by the
  * distributed privacy process alike.
  */
@@ -43,12 +45,13 @@ export class PrivacyService {
 
   constructor(private readonly o: PrivacyServiceOptions) {
     const log = o.logger ?? createLogger('privacy');
+    const cache = o.modelCacheDir === undefined ? {} : { cacheDir: o.modelCacheDir };
     const cores = Array.from({ length: o.replicas ?? 1 }, (_, i) => {
       const l = log.child({ core: i });
       return new PrivacyCore({
-        face: new FaceDetector({ model: o.faceModel ?? 'ssd_mobilenetv1', logger: l }),
+        face: new FaceDetector({ model: o.faceModel ?? 'blazeface', ...cache, logger: l }),
         text: new TextRegionDetector({ logger: l }),
-        ...(o.objectDetection === false ? {} : { objects: new ObjectDetector({ logger: l }), memory: this.perception }),
+        ...(o.objectDetection === false ? {} : { objects: new ObjectDetector({ ...cache, logger: l }), memory: this.perception }),
         logger: l,
       });
     });

@@ -4,8 +4,10 @@ import { clampToFrame, growBox, type PixelRect } from './box-geometry';
 
 export type RedactionMethod = 'pixelate' | 'blur';
 
-/** Pixelation block: the region is shrunk by this factor and scaled back with nearest neighbour. */
-export const DEFAULT_PIXELATE_FACTOR = 12;
+/** Smallest pixelation block, px: the region is shrunk by at least this factor and scaled back with nearest neighbour. */
+export const DEFAULT_PIXELATE_FACTOR = 8;
+/** A pixelated region is at most this many blocks across its short side, whatever its size. */
+export const MAX_BLOCKS_ACROSS = 4;
 /** JPEG quality of redacted frames. */
 export const DEFAULT_REDACTED_JPEG_QUALITY = 80;
 
@@ -83,8 +85,12 @@ export class Redactor {
       const sigma = Math.max(4, Math.min(r.width, r.height) / 6);
       return region.blur(sigma).raw().toBuffer();
     }
-    const w = Math.max(1, Math.round(r.width / this.factor));
-    const h = Math.max(1, Math.round(r.height / this.factor));
+    // Blocks scale with the region: at most MAX_BLOCKS_ACROSS across its short side (a face a few blocks
+    // across is unrecognisable to people and to face detectors), never finer than `factor` px.
+    const short = Math.min(r.width, r.height);
+    const block = Math.max(this.factor, short / MAX_BLOCKS_ACROSS);
+    const w = Math.max(1, Math.round(r.width / block));
+    const h = Math.max(1, Math.round(r.height / block));
     const small = await region.resize(w, h, { fit: 'fill', kernel: 'cubic' }).raw().toBuffer();
     return sharp(small, { raw: { width: w, height: h, channels: 3 } }).resize(r.width, r.height, { fit: 'fill', kernel: 'nearest' }).raw().toBuffer();
   }

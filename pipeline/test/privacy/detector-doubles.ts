@@ -1,6 +1,6 @@
 /** Real PrivacyDetector implementations for tests: fixed answers, failures and hangs, without models. */
 import type { Box, ModelVersion } from '@chronotrace/contracts';
-import type { Detection, PrivacyDetector } from '../../src/privacy/privacy-detector';
+import type { Detection, DetectFocus, PrivacyDetector } from '../../src/privacy/privacy-detector';
 
 export class FixedBoxDetector implements PrivacyDetector {
   readonly models: ModelVersion[];
@@ -41,6 +41,21 @@ export class HangingDetector implements PrivacyDetector {
   async start(): Promise<void> {}
   detect(): Promise<Detection> {
     return new Promise<Detection>(() => undefined);
+  }
+  async close(): Promise<void> {}
+}
+
+/** Answers nothing and records the focus of every call (undefined = whole frame, no cascade). */
+export class FocusRecorder implements PrivacyDetector {
+  readonly models: ModelVersion[];
+  readonly focuses: (DetectFocus | undefined)[] = [];
+  constructor(readonly name: string) {
+    this.models = [{ name: `recorder-${name}`, version: 'test' }];
+  }
+  async start(): Promise<void> {}
+  async detect(_jpeg: Uint8Array, _frame: { width: number; height: number }, focus?: DetectFocus): Promise<Detection> {
+    this.focuses.push(focus && { regions: focus.regions.map((b) => ({ ...b })), wholeFrame: focus.wholeFrame });
+    return { boxes: [], ms: 1 };
   }
   async close(): Promise<void> {}
 }

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DetectedObjectBox, FrameMeta, ModelVersion, PrivacySettings } from '@chronotrace/contracts';
 import { PrivacyCore } from '../../src/privacy/privacy-core';
 import { PerceptionMemory, type PrivacyObjectDetector } from '../../src/privacy/perception-memory';
-import { FixedBoxDetector } from './detector-doubles';
+import { FixedBoxDetector, FocusRecorder } from './detector-doubles';
 
 const SETTINGS: PrivacySettings = { faces: true, plates: true, heads: true, method: 'pixelate', margin: 0 };
 /** Its head region (top 22 %, widened) straddles the top edge of the dark square in the generated scene. */
@@ -229,6 +229,42 @@ describe('PrivacyCore with a motion-gated object detector', () => {
     const r = await c.process({ meta: meta(1), jpeg: still }, SETTINGS);
     expect(r.ok && r.meta.redaction).toMatchObject({ heads: [], objects: [], motion: { ran: false, changedRatio: 0, reason: 'off' } });
     expect(r.ok && r.meta.redaction.models.map((m) => m.name)).toEqual(['fixed-face', 'fixed-text']);
+    await c.close();
+  });
+});
+
+describe('PrivacyCore cascade (object detector → face and text detectors)', () => {
+  it("looks for faces in people's head regions and unexplained motion, for plates in vehicles; whole-frame passes at their cadence", async () => {
+    const face = new FocusRecorder('face');
+    const text = new FocusRecorder('text');
+    const memory = new PerceptionMemory({ forceEveryMs: Infinity });
+    const c = new PrivacyCore({ face, text, objects: new FakeObjectDetector([PERSON, CAR]), memory, faceWholeFrameIntervalMs: 1000, textWholeFrameIntervalMs: 2000 });
+    const t = 5_000_000;
+    // Frames 2..4 move the dark square: motion where no person box is (the square at x 200–480).
+    for (const [dt, jpeg] of [[0, still], [500, moved[0]!], [1000, moved[1]!], [2000, moved[2]!]] as const) {
+      const r = await c.process({ meta: meta(t + dt, 'cam-cascade'), jpeg }, SETTINGS);
+      expect(r.ok).toBe(true);
+    }
+    expect(face.focuses.map((f) => f?.wholeFrame)).toEqual([true, false, true, true]);
+    expect(text.focuses.map((f) => f?.wholeFrame)).toEqual([true, false, false, true]);
+    for (const f of face.focuses) {
+      // The person's head region is always looked at…
+      expect(f?.regions.some((r) => r.label === 'person-head' && r.x < PERSON.x && r.y === PERSON.y)).toBe(true);
+    }
+    // …and on moved frames so is the motion no person explains (the square, away from the person).
+    for (const f of face.focuses.slice(1)) expect(f?.regions.some((r) => r.label === 'motion' && r.x >= 180)).toBe(true);
+    // Plates: in the car only, never in the person.
+    for (const f of text.focuses) expect(f?.regions.map((r) => r.label)).toEqual(['car']);
+    await c.close();
+  });
+
+  it('without an object detector, faces and text are looked for in the whole frame every time', async () => {
+    const face = new FocusRecorder('face');
+    const text = new FocusRecorder('text');
+    const c = new PrivacyCore({ face, text });
+    for (const dt of [0, 100]) expect((await c.process({ meta: meta(6_000_000 + dt, 'cam-plain'), jpeg: still }, SETTINGS)).ok).toBe(true);
+    expect(face.focuses).toEqual([undefined, undefined]);
+    expect(text.focuses).toEqual([undefined, undefined]);
     await c.close();
   });
 });

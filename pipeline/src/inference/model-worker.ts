@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ModelVersion } from '@chronotrace/contracts';
 import type { Logger } from '@chronotrace/platform';
-import { DetectorClosedError, ModelLoadError, PrivacyTimeoutError, WorkerExitedError } from './errors';
+import { DetectorClosedError, InferenceTimeoutError, ModelLoadError, WorkerExitedError } from './errors';
 
 /** The worker's first message once its model is loaded. */
 export interface ModelWorkerReady {
@@ -10,7 +10,7 @@ export interface ModelWorkerReady {
   backend: string;
 }
 
-/** The messages a model worker sends (see face-detector.protocol.ts, object-detector.protocol.ts). */
+/** The messages a model worker sends (served by model-server.ts). */
 export type ModelWorkerResult<B> =
   | { type: 'result'; id: number; ok: true; boxes: B[]; inferMs: number }
   | { type: 'result'; id: number; ok: false; message: string };
@@ -82,7 +82,7 @@ export class ModelWorker<P, B, R extends ModelWorkerReady> {
     this.worker = worker;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new PrivacyTimeoutError(`${what} model start`, this.o.startTimeoutMs));
+        reject(new InferenceTimeoutError(`${what} model start`, this.o.startTimeoutMs));
         void worker.terminate();
       }, this.o.startTimeoutMs);
       timer.unref();
@@ -148,7 +148,7 @@ export class ModelWorker<P, B, R extends ModelWorkerReady> {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         this.failures++;
-        reject(new PrivacyTimeoutError(`${this.o.what} detection`, this.o.hangMs));
+        reject(new InferenceTimeoutError(`${this.o.what} detection`, this.o.hangMs));
         this.o.log.warn({ hangMs: this.o.hangMs }, `${this.o.what} worker hung: restarting it`);
         void worker.terminate();
       }, this.o.hangMs);
