@@ -92,8 +92,14 @@ export const cameraSchema = z
     name: z.string().min(1).max(120),
     location: z.string().max(200).default(''),
     source: sourceSchema,
-    /** Frames per second sampled for analysis and the wall. Default 2. */
-    fps: z.number().min(0.1).max(30).default(2),
+    /** Video rate: frames per second taken from the source, every one redacted and shown on the wall. Default 10. */
+    fps: z.number().min(0.1).max(30).default(10),
+    /**
+     * Analysis rate: frames per second the privacy detectors run on (besides frames where something moves
+     * that no carried region covers); the frames between are redacted with the regions carried from the
+     * last detection. At or above `fps`, every frame is analysed. Default 2.
+     */
+    analysisFps: z.number().min(0.1).max(30).default(2),
     /** Width frames are scaled to (height keeps the aspect ratio). Default 640. */
     width: z.number().int().min(64).max(3840).default(640),
     zones: z.array(zoneSchema).max(64).default([]),

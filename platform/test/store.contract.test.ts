@@ -27,6 +27,7 @@ function camera(id: string, overrides: Partial<CameraRecord> = {}): CameraRecord
     location: 'Lobby, north door',
     source: 'testsrc:testsrc2',
     fps: 2.5,
+    analysisFps: 2,
     width: 640,
     zones: [{ name: 'door', polygon: [[0.1, 0.2], [0.5, 0.2], [0.5, 0.9]] }],
     privacy: { faces: true, plates: false, heads: true, method: 'blur', margin: 0.15 },

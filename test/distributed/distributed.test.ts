@@ -185,8 +185,8 @@ describe('distributed mode: web + ingest + 2 privacy replicas + analytics as sep
       expect(q.plan.count).toEqual({ op: '<', n: 3 });
       const alert = await waitUntil('an alert of the query on the socket', () => alerts.find((a) => a.queryId === q.id), { timeoutMs: 30_000, guard });
       expect(alert).toMatchObject({ camera: 'dist-a', kind: 'count', hasSnapshot: true });
-      const stored = await getJson<Alert[]>(`/api/alerts?query=${q.id}`);
-      expect(stored.body.map((a) => a.id)).toContain(alert.id);
+      // Stored and published at the same time (for latency): the socket may be first by a few ms.
+      await waitUntil('the alert in the store', async () => (await getJson<Alert[]>(`/api/alerts?query=${q.id}`)).body.some((a) => a.id === alert.id), { timeoutMs: 10_000, guard });
       const snap = await fetch(`${url}/api/alerts/${alert.id}/snapshot.jpg`);
       expect(snap.status).toBe(200);
       // Disarm, so later steps see no more of it.

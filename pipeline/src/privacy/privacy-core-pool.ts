@@ -1,29 +1,36 @@
 import type { PrivacySettings } from '@chronotrace/contracts';
-import type { PrivacyCore, PrivacyCoreStats, PrivacyFrame, PrivacyResult } from './privacy-core';
+import type { PrivacyCore, PrivacyCoreStats, PrivacyFrame, PrivacyPlan, PrivacyResult } from './privacy-core';
 
 /** What the privacy stage needs of its redaction engine: one PrivacyCore, or a pool of them. */
 export type PrivacyProcessor = Pick<PrivacyCore, 'start' | 'process' | 'close' | 'toJSON'> & {
-  /** Frames it works on at once (a pool: its size). Default 1. */
+  /** Frames it works on at once (a pool: its size plus its carried-frame slots). Default 1. */
   readonly capacity?: number;
+  plan?(frame: PrivacyFrame): Promise<PrivacyPlan>;
 };
 
+/** Frames redacted with carried regions (no detector) a pool works on besides its cores' analysis frames. */
+export const DEFAULT_CARRY_SLOTS = 8;
+
 /**
- * Several PrivacyCores (each with its own face-model worker thread) behind one `process()`: each
- * core works on one frame at a time and the next waiting frame goes to whichever core frees up
- * first, so one stage uses every core of the machine while it still sees all pending frames at
- * once (and can skip to the newest per camera).
+ * Several PrivacyCores (each with its own model worker threads) behind one `process()`: a frame the
+ * detectors run on takes a core, and the next such frame goes to whichever core frees up first; a frame
+ * redacted with carried regions (no detector) takes no core, so smooth video never waits behind a
+ * detection. The cores share one PerceptionMemory, so the plan is made by any of them.
  */
 export class PrivacyCorePool implements PrivacyProcessor {
   private readonly busy: boolean[];
   private readonly waiting: ((core: number) => void)[] = [];
 
-  constructor(private readonly cores: readonly PrivacyProcessor[]) {
+  constructor(
+    private readonly cores: readonly PrivacyProcessor[],
+    private readonly carrySlots = DEFAULT_CARRY_SLOTS,
+  ) {
     if (cores.length === 0) throw new RangeError('a privacy core pool needs at least one core');
     this.busy = cores.map(() => false);
   }
 
   get capacity(): number {
-    return this.cores.length;
+    return this.cores.length + (this.cores[0]?.plan ? this.carrySlots : 0);
   }
 
   async start(): Promise<void> {
@@ -31,9 +38,17 @@ export class PrivacyCorePool implements PrivacyProcessor {
   }
 
   async process(frame: PrivacyFrame, settings: PrivacySettings): Promise<PrivacyResult> {
+    // Planned now, synchronously: the shared motion gate applies a camera's frames in the order given.
+    const first = this.cores[0]!;
+    const plan = first.plan?.(frame);
+    if (plan) {
+      plan.catch(() => undefined);
+      const p = await plan.catch(() => undefined);
+      if (p && !p.analyse) return first.process(frame, settings, plan);
+    }
     const i = await this.acquire();
     try {
-      return await this.cores[i]!.process(frame, settings);
+      return await this.cores[i]!.process(frame, settings, plan);
     } finally {
       this.release(i);
     }

@@ -29,9 +29,17 @@ export interface PrivacyFrame {
   meta: FrameMeta;
   /** The raw (unredacted) JPEG. */
   jpeg: Uint8Array;
+  /** The camera's analysis interval (1000 / analysisFps). Default: the core's analysisIntervalMs. */
+  analysisIntervalMs?: number;
 }
 
 export type PrivacyFailure = 'invalid-frame' | 'timeout' | 'face-detector' | 'text-detector' | 'object-detector' | 'redactor' | 'closed';
+
+/** What plan() decided for a frame: the motion gate's verdict (none without an object detector) and whether the detectors run. */
+export interface PrivacyPlan {
+  verdict: GateVerdict | undefined;
+  analyse: boolean;
+}
 
 export type PrivacyResult =
   | { ok: true; meta: RedactedFrameMeta; jpeg: Buffer }
@@ -139,12 +147,29 @@ export class PrivacyCore {
     await Promise.all([this.face.start(), this.text.start(), this.objects?.start()]);
   }
 
-  async process(frame: PrivacyFrame, settings: PrivacySettings): Promise<PrivacyResult> {
+  /**
+   * Decides, in call order per camera, whether the detectors run on this frame: the motion gate's
+   * verdict, then the camera's analysis rate and motion no carried region covers. Without an object
+   * detector (no gate) every frame is analysed. Call it synchronously when the frame is handed over
+   * (process() does, unless given a plan): the gate applies frames in the order it is called.
+   */
+  plan(frame: PrivacyFrame): Promise<PrivacyPlan> {
+    if (!this.objects) return Promise.resolve({ verdict: undefined, analyse: true });
+    const { camera, capturedAt } = frame.meta;
+    return this.memory.gate(camera, frame.jpeg, capturedAt).then((verdict) => ({
+      verdict,
+      analyse: verdict.runDetector && this.memory.analysisDue(camera, capturedAt, frame.analysisIntervalMs ?? this.analysisIntervalMs, verdict.regions),
+    }));
+  }
+
+  async process(frame: PrivacyFrame, settings: PrivacySettings, plan?: Promise<PrivacyPlan>): Promise<PrivacyResult> {
     const t0 = performance.now();
     this.counts.frames++;
+    const planned = plan ?? this.plan(frame);
+    planned.catch(() => undefined);
     if (this.closed) return this.fail('closed', 'privacy core is closed', frame.meta);
     try {
-      const result = await withTimeout('privacy', this.timeoutMs, this.run(frame, settings, t0));
+      const result = await withTimeout('privacy', this.timeoutMs, this.run(frame, settings, t0, planned));
       this.counts.redacted++;
       this.counts.facesFound += result.meta.redaction.faces.length;
       this.counts.textRegionsFound += result.meta.redaction.plates.length;
@@ -162,11 +187,8 @@ export class PrivacyCore {
     }
   }
 
-  private async run(frame: PrivacyFrame, settings: PrivacySettings, t0: number): Promise<{ ok: true; meta: RedactedFrameMeta; jpeg: Buffer }> {
-    // Gate first, synchronously: the per-camera gate applies frames in the order the cores were given them.
+  private async run(frame: PrivacyFrame, settings: PrivacySettings, t0: number, plan: Promise<PrivacyPlan>): Promise<{ ok: true; meta: RedactedFrameMeta; jpeg: Buffer }> {
     const objectDetector = this.objects;
-    const gating = objectDetector ? this.memory.gate(frame.meta.camera, frame.jpeg, frame.meta.capturedAt) : undefined;
-    gating?.catch(() => undefined);
     const { width, height } = await step('invalid-frame', async () => {
       if (frame.jpeg.length === 0) throw new Error('empty frame body');
       const m = await sharp(frame.jpeg).metadata();
@@ -181,8 +203,7 @@ export class PrivacyCore {
     // camera's analysis rate, and whenever something moves that no carried region covers); every other
     // frame is redacted with the regions carried from the last detection (moved, grown with their age).
     // A still frame (nothing moved) reuses them as they were. No usable carried region: analyse.
-    const verdict = gating ? await gating : undefined;
-    const analyse = verdict ? verdict.runDetector && memory.analysisDue(camera, at, this.analysisIntervalMs, verdict.regions) : true;
+    const { verdict, analyse } = await plan;
     const still = verdict ? !verdict.runDetector : false;
     const detect = async (on: boolean, d: PrivacyDetector, reason: PrivacyFailure, lat: LatencyWindow, kind: BoxDetectorKind, focus: () => Promise<DetectFocus | undefined>): Promise<Box[]> => {
       if (!on) {

@@ -60,6 +60,7 @@ export class PrivacyService {
       redactions: o.store.redactions,
       core: new PrivacyCorePool(cores),
       settingsFor: (camera) => o.catalog.get(camera)?.privacy ?? STRICTEST_PRIVACY,
+      analysisFpsFor: (camera) => o.catalog.get(camera)?.analysisFps,
       logger: log,
     });
     this.publisher = new StageStatsPublisher(o.bus, 'privacy', o.instance, () => this.counters(), log);

@@ -1,5 +1,5 @@
 import type { PrivacySettings, StageStats } from '@chronotrace/contracts';
-import { createLogger, newestPerCamera, type Bus, type BusMessage, type Consumer, type Logger, type RedactionRepository } from '@chronotrace/platform';
+import { createLogger, type Bus, type BusMessage, type Consumer, type Logger, type RedactionRepository } from '@chronotrace/platform';
 import type { PrivacyCoreStats } from './privacy-core';
 import type { PrivacyProcessor } from './privacy-core-pool';
 
@@ -9,6 +9,11 @@ export const PRIVACY_DURABLE = 'privacy';
 export const DEFAULT_PRIVACY_BATCH = 256;
 /** Redelivery delay after a failed publish or store write. */
 export const DEFAULT_PRIVACY_RETRY_DELAY_MS = 500;
+/**
+ * Frames of a camera waiting while one of its frames is being redacted. Three absorb an analysis frame
+ * (≈ 100 ms) at a 10 fps video rate; a camera further behind skips its oldest frames to stay live.
+ */
+export const DEFAULT_PRIVACY_QUEUE_PER_CAMERA = 3;
 
 export interface PrivacyStageOptions {
   bus: Bus;
@@ -18,6 +23,8 @@ export interface PrivacyStageOptions {
   core: PrivacyProcessor;
   /** Privacy settings of a camera, read per frame (so config changes apply at once). */
   settingsFor: (camera: string) => PrivacySettings;
+  /** The camera's analysis rate (frames a second the detectors run on). Default: the core's own interval. */
+  analysisFpsFor?: (camera: string) => number | undefined;
   /** Durable name. Default PRIVACY_DURABLE ('privacy'). */
   durable?: string;
   /** Only these cameras. Default: all. */
@@ -30,6 +37,8 @@ export interface PrivacyStageOptions {
   deliverFrom?: 'new' | 'all';
   /** Default DEFAULT_PRIVACY_RETRY_DELAY_MS (500). */
   retryDelayMs?: number;
+  /** Frames of one camera waiting at most; when more arrive the oldest is skipped. Default DEFAULT_PRIVACY_QUEUE_PER_CAMERA (3). */
+  queuePerCamera?: number;
   logger?: Logger;
 }
 
@@ -37,7 +46,7 @@ export interface PrivacyStageOptions {
 export interface PrivacyCameraCounters {
   /** Redacted and published. */
   processed: number;
-  /** Acked without processing because a newer frame of the camera was in the same batch. */
+  /** Acked without processing: the camera fell behind (more than queuePerCamera frames waiting) or the frame was stale. */
   skipped: number;
   /** Dropped because redaction failed or timed out (fail closed: never passed on raw). */
   redactionFailures: number;
@@ -58,21 +67,27 @@ export interface PrivacyStageStats {
 
 /**
  * Bus adapter of the privacy boundary: consumes `frames.raw` (durable 'privacy', shared by replicas),
- * keeps the newest frame per camera of each batch (live beats complete), redacts it with PrivacyCore,
+ * queues each camera's frames in capture order (its newest few: live beats complete), redacts them one
+ * camera-frame at a time with PrivacyCore,
  * records the redaction in the store, publishes `frames.redacted` (msgId = frameId, so a redelivery is
  * deduplicated), then acks. A frame that cannot be redacted is acked and counted, never passed on raw;
  * a frame whose publish or store write failed is nak'ed for redelivery.
  */
 export class PrivacyStage {
-  private readonly o: Required<Omit<PrivacyStageOptions, 'cameras' | 'ackWaitMs' | 'logger'>> & Pick<PrivacyStageOptions, 'cameras' | 'ackWaitMs'>;
+  private readonly o: Required<Omit<PrivacyStageOptions, 'cameras' | 'ackWaitMs' | 'logger' | 'analysisFpsFor'>> & Pick<PrivacyStageOptions, 'cameras' | 'ackWaitMs'>;
+  private readonly analysisFpsFor: PrivacyStageOptions['analysisFpsFor'];
   private readonly log: Logger;
   private consumer: Consumer | undefined;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly counters = new Map<string, PrivacyCameraCounters>();
   private inFlight = 0;
-  /** The newest frame of each camera waiting for a free core (one per camera: a newer one replaces it). */
-  private readonly waiting = new Map<string, BusMessage<'frames.raw'>>();
+  /** Each camera's frames waiting, in capture order (at most queuePerCamera: older ones are skipped). */
+  private readonly waiting = new Map<string, BusMessage<'frames.raw'>[]>();
+  /** Cameras with a frame being redacted now (one at a time per camera). */
+  private readonly busy = new Set<string>();
+  /** Capture time of the newest frame started per camera. */
+  private readonly startedAt = new Map<string, number>();
   /** When each camera last got a core (a dispatch counter), for taking cameras in turn. */
   private readonly lastServed = new Map<string, number>();
   private serveCount = 0;
@@ -91,7 +106,10 @@ export class PrivacyStage {
       ackWaitMs: options.ackWaitMs,
       deliverFrom: options.deliverFrom ?? 'new',
       retryDelayMs: options.retryDelayMs ?? DEFAULT_PRIVACY_RETRY_DELAY_MS,
+      queuePerCamera: options.queuePerCamera ?? DEFAULT_PRIVACY_QUEUE_PER_CAMERA,
     };
+    if (!Number.isInteger(this.o.queuePerCamera) || this.o.queuePerCamera < 1) throw new RangeError(`queuePerCamera must be an integer ≥ 1, got ${this.o.queuePerCamera}`);
+    this.analysisFpsFor = options.analysisFpsFor;
     this.log = options.logger ?? createLogger('privacy-stage', { durable: this.o.durable });
   }
 
@@ -128,22 +146,25 @@ export class PrivacyStage {
 
   /**
    * Takes what the bus has pending and returns at once, so the consumer keeps fetching: each camera's
-   * newest frame waits for a free core, and a newer frame of the same camera replaces (skips) it.
-   * Latency stays bounded by one redaction per core, whatever the backlog.
+   * frames wait in capture order, at most queuePerCamera of them (older ones are skipped), so latency
+   * stays bounded whatever the backlog.
    */
   private async handle(messages: BusMessage<'frames.raw'>[]): Promise<void> {
     // Closing: leave them unacked; closing the consumer hands them back to the other replicas.
     if (this.closing) return;
-    const { keep, skipped } = newestPerCamera(messages);
-    for (const m of skipped) this.skip(m);
-    for (const m of keep) {
-      const prev = this.waiting.get(m.camera);
-      if (prev && capturedAt(prev) > capturedAt(m)) {
+    for (const m of messages) {
+      const queue = this.waiting.get(m.camera) ?? [];
+      // In capture order; a frame older than one this camera already started is stale.
+      if (capturedAt(m) < (this.startedAt.get(m.camera) ?? -Infinity)) {
         this.skip(m);
         continue;
       }
-      if (prev) this.skip(prev);
-      this.waiting.set(m.camera, m);
+      let i = queue.length;
+      while (i > 0 && capturedAt(queue[i - 1] as BusMessage<'frames.raw'>) > capturedAt(m)) i--;
+      queue.splice(i, 0, m);
+      // Live beats complete: a camera that fell behind keeps only its newest few frames.
+      while (queue.length > this.o.queuePerCamera) this.skip(queue.shift() as BusMessage<'frames.raw'>);
+      this.waiting.set(m.camera, queue);
     }
     this.pump();
   }
@@ -154,31 +175,41 @@ export class PrivacyStage {
   }
 
   /**
-   * Starts waiting frames while the core has capacity, taking cameras in turn: the camera served
-   * longest ago goes first (capture time breaks ties). Picking the oldest frame instead starves the
-   * cameras whose newest frame keeps replacing the waiting one just before a core frees up.
+   * Starts waiting frames while the core has capacity: one frame per camera at a time (so a camera's
+   * redacted frames leave in capture order and each sees the regions its predecessor carried), cameras
+   * in turn: the camera served longest ago goes first (capture time breaks ties). Picking the oldest
+   * frame instead starves the cameras whose frames arrive just before a core frees up.
    */
   private pump(): void {
     const capacity = this.o.core.capacity ?? 1;
-    while (this.active.size < capacity && this.waiting.size > 0 && !this.closing) {
-      let oldest: BusMessage<'frames.raw'> | undefined;
-      for (const m of this.waiting.values()) {
-        if (!oldest) oldest = m;
+    while (this.active.size < capacity && !this.closing) {
+      let next: BusMessage<'frames.raw'> | undefined;
+      for (const [camera, queue] of this.waiting) {
+        const m = queue[0];
+        if (!m || this.busy.has(camera)) continue;
+        if (!next) next = m;
         else {
           const a = this.lastServed.get(m.camera) ?? 0;
-          const b = this.lastServed.get(oldest.camera) ?? 0;
-          if (a < b || (a === b && capturedAt(m) < capturedAt(oldest))) oldest = m;
+          const b = this.lastServed.get(next.camera) ?? 0;
+          if (a < b || (a === b && capturedAt(m) < capturedAt(next))) next = m;
         }
       }
-      this.waiting.delete(oldest!.camera);
-      this.lastServed.set(oldest!.camera, ++this.serveCount);
-      const run: Promise<void> = this.processOne(oldest!)
+      if (!next) return;
+      const m = next;
+      const queue = this.waiting.get(m.camera) as BusMessage<'frames.raw'>[];
+      queue.shift();
+      if (queue.length === 0) this.waiting.delete(m.camera);
+      this.busy.add(m.camera);
+      this.startedAt.set(m.camera, capturedAt(m));
+      this.lastServed.set(m.camera, ++this.serveCount);
+      const run: Promise<void> = this.processOne(m)
         .catch((err: unknown) => {
-          this.log.error({ err, camera: oldest!.camera }, 'privacy stage failed on a frame: redelivered');
-          oldest!.nak(this.o.retryDelayMs);
+          this.log.error({ err, camera: m.camera }, 'privacy stage failed on a frame: redelivered');
+          m.nak(this.o.retryDelayMs);
         })
         .finally(() => {
           this.active.delete(run);
+          this.busy.delete(m.camera);
           this.pump();
         });
       this.active.add(run);
@@ -206,7 +237,9 @@ export class PrivacyStage {
         m.ack();
         return;
       }
-      const result = await this.o.core.process({ meta, jpeg: body }, settings);
+      const analysisFps = this.analysisFpsFor?.(m.camera);
+      const frame = analysisFps && analysisFps > 0 ? { meta, jpeg: body, analysisIntervalMs: 1000 / analysisFps } : { meta, jpeg: body };
+      const result = await this.o.core.process(frame, settings);
       if (!result.ok) {
         counters.redactionFailures++;
         m.ack();

@@ -1,4 +1,4 @@
-import type { CameraConfig, CameraRecord } from '@chronotrace/contracts';
+import { cameraSchema, type CameraConfig, type CameraRecord } from '@chronotrace/contracts';
 import type { CameraRepository } from './store';
 import { toNumber, type SqlSession } from './sql';
 
@@ -10,7 +10,9 @@ interface CameraRow {
 }
 
 function toRecord(row: CameraRow): CameraRecord {
-  return { ...row.config, id: row.id, origin: row.origin, createdAt: toNumber(row.created_at) };
+  // Through the schema: a row written before a config field existed gets that field's default.
+  const config = cameraSchema.safeParse(row.config);
+  return { ...(config.success ? config.data : row.config), id: row.id, origin: row.origin, createdAt: toNumber(row.created_at) };
 }
 
 /** The whole CameraConfig is one jsonb column, so a new config field needs no migration. */
