@@ -3,17 +3,23 @@ import type { Box } from './geometry';
 import type { SceneSummary } from './scene';
 import type { AlertMessage } from './alerts';
 
-/** The kinds of bus traffic; each is one JetStream stream with subjects `<prefix>.<camera>`. */
+/**
+ * The kinds of bus traffic; each is one JetStream stream with subjects `<prefix>.<camera>`.
+ * `retention`: 'limits' keeps messages until max age (or the size bound); 'interest' deletes a message
+ * as soon as every durable consumer interested in its subject has acked it, and does not keep one that
+ * no consumer wants: raw frames are never replayable, whoever can read the bus.
+ */
 export const STREAMS = {
-  'frames.raw': { stream: 'CT_FRAMES_RAW', storage: 'memory', maxAgeMs: 30_000, live: true },
-  'frames.redacted': { stream: 'CT_FRAMES_REDACTED', storage: 'memory', maxAgeMs: 60_000, live: true },
+  /** Raw frames: gone once the privacy stage acked them, and after 10 s at most (memory only). */
+  'frames.raw': { stream: 'CT_FRAMES_RAW', storage: 'memory', maxAgeMs: 10_000, live: true, retention: 'interest' },
+  'frames.redacted': { stream: 'CT_FRAMES_REDACTED', storage: 'memory', maxAgeMs: 60_000, live: true, retention: 'limits' },
   /** Redacted frames with their tracks and attributes (scene stage → match stage). Body: the redacted JPEG. */
-  scene: { stream: 'CT_SCENE', storage: 'memory', maxAgeMs: 60_000, live: true },
+  scene: { stream: 'CT_SCENE', storage: 'memory', maxAgeMs: 60_000, live: true, retention: 'limits' },
   /** Alerts fired by standing queries; kept a week on file storage so a web replica or webhook dispatcher that was down catches up. */
-  alerts: { stream: 'CT_ALERTS', storage: 'file', maxAgeMs: 7 * 24 * 3600_000, live: false },
-  health: { stream: 'CT_HEALTH', storage: 'file', maxAgeMs: 24 * 3600_000, live: false },
+  alerts: { stream: 'CT_ALERTS', storage: 'file', maxAgeMs: 7 * 24 * 3600_000, live: false, retention: 'limits' },
+  health: { stream: 'CT_HEALTH', storage: 'file', maxAgeMs: 24 * 3600_000, live: false, retention: 'limits' },
   /** Periodic counters from stage replicas; the subject's last token is the replica id, not a camera. */
-  stats: { stream: 'CT_STATS', storage: 'memory', maxAgeMs: 60_000, live: true },
+  stats: { stream: 'CT_STATS', storage: 'memory', maxAgeMs: 60_000, live: true, retention: 'limits' },
 } as const;
 
 export type StreamKind = keyof typeof STREAMS;

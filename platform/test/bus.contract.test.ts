@@ -13,10 +13,12 @@ import { InProcessBus, JetStreamBus, type Bus, type BusMessage, type ConsumeOpti
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 /** Unique per run: streams `<PREFIX>_*` are this run's alone and are deleted afterwards. */
 const PREFIX = `TEST_${process.pid}_${Date.now().toString(36)}`;
+let isolatedRuns = 0;
 
 interface BusFactory {
   name: string;
-  create(opts?: { maxPayloadBytes?: number }): Promise<Bus>;
+  /** `isolated`: streams of its own (no durable left by earlier tests shares them). */
+  create(opts?: { maxPayloadBytes?: number; isolated?: boolean }): Promise<Bus>;
   /** Removes what the run left on the server. */
   cleanup(): Promise<void>;
 }
@@ -24,12 +26,17 @@ interface BusFactory {
 const factories: BusFactory[] = [
   {
     name: 'InProcessBus',
-    create: async (opts) => new InProcessBus(opts),
+    create: async (opts) => new InProcessBus(opts?.maxPayloadBytes !== undefined ? { maxPayloadBytes: opts.maxPayloadBytes } : {}),
     cleanup: async () => {},
   },
   {
     name: 'JetStreamBus',
-    create: async (opts) => JetStreamBus.connect({ servers: NATS_URL, prefix: PREFIX, ...opts }),
+    create: async (opts) =>
+      JetStreamBus.connect({
+        servers: NATS_URL,
+        prefix: opts?.isolated ? `${PREFIX}_I${(isolatedRuns++).toString(36)}` : PREFIX,
+        ...(opts?.maxPayloadBytes !== undefined ? { maxPayloadBytes: opts.maxPayloadBytes } : {}),
+      }),
     cleanup: async () => {
       const nc = await connect({ servers: NATS_URL });
       try {
@@ -116,11 +123,11 @@ describe.each(factories)('Bus contract: $name', (factory) => {
     expect(await bus.ping()).toBe(true);
   });
 
-  it('hands batches oldest first and replays kept messages with deliverFrom all', async () => {
+  it('hands batches oldest first and replays kept messages with deliverFrom all (a limits-retention stream)', async () => {
     const camera = unique('cam');
-    for (let i = 1; i <= 5; i++) await bus.publish('frames.raw', camera, frame(camera, i), { msgId: unique('m') });
+    for (let i = 1; i <= 5; i++) await bus.publish('frames.redacted', camera, frame(camera, i), { msgId: unique('m') });
     const batches: number[][] = [];
-    const consumer = await bus.consume('frames.raw', { durable: unique('d'), deliverFrom: 'all', cameras: [camera], batch: 16 }, async (b) => {
+    const consumer = await bus.consume('frames.redacted', { durable: unique('d'), deliverFrom: 'all', cameras: [camera], batch: 16 }, async (b) => {
       batches.push(b.map((m) => m.envelope.meta.seq));
       b.forEach((m) => m.ack());
     });
@@ -128,6 +135,31 @@ describe.each(factories)('Bus contract: $name', (factory) => {
     await waitFor('five messages', () => batches.flat().length === 5);
     expect(batches.flat()).toEqual([1, 2, 3, 4, 5]);
     for (const b of batches) expect(b.length).toBeLessThanOrEqual(16);
+  });
+
+  it('keeps no raw frame once its durable acked it, nor one that no durable wants (interest retention): raw frames are not replayable', async () => {
+    // Streams of its own: durables earlier tests left (they want every camera) would hold frames on JetStream.
+    await bus.close();
+    bus = await factory.create({ isolated: true });
+    const camera = unique('cam');
+    const { seen } = await consume({ durable: unique('privacy'), cameras: [camera] });
+    for (let i = 1; i <= 3; i++) await bus.publish('frames.raw', camera, frame(camera, i), { msgId: unique('m') });
+    await waitFor('three acked', () => seen.length === 3);
+    // A camera no durable takes: its frames are not kept at all.
+    const unwanted = unique('cam');
+    await bus.publish('frames.raw', unwanted, frame(unwanted, 1), { msgId: unique('m') });
+    // A late reader asking for everything kept gets only what is published after it joined (the marker).
+    const replayed: number[] = [];
+    const late = await bus.consume('frames.raw', { durable: unique('late'), deliverFrom: 'all', cameras: [camera, unwanted] }, async (b) => {
+      for (const m of b) {
+        replayed.push(m.envelope.meta.seq);
+        m.ack();
+      }
+    });
+    consumers.push(late);
+    await bus.publish('frames.raw', camera, frame(camera, 99), { msgId: unique('m') });
+    await waitFor('the marker', () => replayed.includes(99));
+    expect(replayed).toEqual([99]);
   });
 
   it('does not redeliver an acked message', async () => {

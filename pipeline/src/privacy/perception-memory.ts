@@ -1,6 +1,6 @@
 import type { Box, DetectedObjectBox, ModelVersion } from '@chronotrace/contracts';
 import { MotionGate, toGreySmall, type MotionGateOptions, type MotionReason } from '../motion';
-import { coverage } from './box-geometry';
+import { coverage, growBox } from './box-geometry';
 import { RegionCarrier, type RegionCarrierOptions } from './region-carrier';
 
 /**
@@ -40,6 +40,9 @@ export interface PerceptionCameraStats {
   facesReused: number;
   textReused: number;
 }
+
+/** Motion no carried region explains triggers an analysis at most this often per camera. */
+export const MOTION_ANALYSIS_GAP_MS = 250;
 
 /** The privacy detectors besides the object detector whose last boxes a still frame may reuse. */
 export type BoxDetectorKind = 'faces' | 'text';
@@ -208,7 +211,11 @@ export class PerceptionMemory {
   analysisDue(camera: string, at: number, intervalMs: number, motion: readonly Box[]): boolean {
     const c = this.camera(camera);
     const last = c.analysedAt;
-    const due = last === undefined || at < last || at - last >= intervalMs || this.uncovered(c, motion, at);
+    // Motion no region explains triggers an analysis too, but at most every MOTION_ANALYSIS_GAP_MS (or
+    // half the interval): in a crowd the detector misses someone now and then, and their motion must not
+    // make every frame an analysis frame.
+    const gap = Math.min(intervalMs / 2, MOTION_ANALYSIS_GAP_MS);
+    const due = last === undefined || at < last || at - last >= intervalMs || (at - last >= gap && this.uncovered(c, motion, at));
     if (due) {
       c.analysedAt = at;
       c.examined = [...motion];
@@ -218,12 +225,13 @@ export class PerceptionMemory {
 
   private uncovered(c: CameraMemory, motion: readonly Box[], at: number): boolean {
     if (motion.length === 0) return false;
-    // A blob is explained by a carried region that holds a good part of it, or that lies mostly inside it
-    // (a walking person leaves a trail in the gate's running background, longer than the person). Motion
-    // away from every region (someone stepping in, a head turning in a doorway) is not.
-    // Nor is motion where the last analysis already looked (a ghost where someone stood, leaves in the wind).
-    const covered = [...c.carriers.objects.predict(at), ...c.carriers.faces.predict(at), ...c.examined];
-    return motion.some((m) => !covered.some((r) => coverage(m, r) >= 0.25 || coverage(r, m) >= 0.5));
+    // A blob is explained when it touches a carried region (grown by a quarter: a walking person leaves a
+    // trail in the gate's running background, longer than the person), or lies mostly where the last
+    // analysis already looked (a ghost where someone stood, leaves in the wind). Motion away from every
+    // region (someone stepping in, a head turning in a doorway) is not.
+    const near = [...c.carriers.objects.predict(at), ...c.carriers.faces.predict(at)].map((r) => growBox(r, 0.25));
+    const explained = (m: Box): boolean => near.some((r) => coverage(m, r) > 0) || c.examined.some((e) => coverage(m, growBox(e, 0.25)) >= 0.5);
+    return motion.some((m) => !explained(m));
   }
 
   /**

@@ -17,11 +17,11 @@ export const DEFAULT_PRIVACY_TIMEOUT_MS = 5_000;
  * With an object detector, the face detector looks at people's head regions and at motion no person
  * explains on every analysed frame, and over the whole frame (tiled) at most this often per camera.
  */
-export const DEFAULT_FACE_WHOLE_FRAME_INTERVAL_MS = 1_000;
+export const DEFAULT_FACE_WHOLE_FRAME_INTERVAL_MS = 2_000;
 /** With an object detector (and so a motion gate), the detectors run at most this often per camera, besides on motion no carried region covers. */
 export const DEFAULT_ANALYSIS_INTERVAL_MS = 500;
 /** Likewise the text detector: vehicles on every analysed frame, the whole frame at most this often. */
-export const DEFAULT_TEXT_WHOLE_FRAME_INTERVAL_MS = 2_000;
+export const DEFAULT_TEXT_WHOLE_FRAME_INTERVAL_MS = 3_000;
 /** COCO classes whose boxes the text detector reads for plates. */
 export const PLATE_CARRIERS: ReadonlySet<string> = new Set(['car', 'truck', 'bus', 'motorcycle']);
 
@@ -68,9 +68,9 @@ export interface PrivacyCoreOptions {
    * the carried regions. Default DEFAULT_ANALYSIS_INTERVAL_MS (500: 2 analysis frames a second).
    */
   analysisIntervalMs?: number;
-  /** Whole-frame face pass at most this often per camera when cascading. Default DEFAULT_FACE_WHOLE_FRAME_INTERVAL_MS (1000). */
+  /** Whole-frame face pass at most this often per camera when cascading. Default DEFAULT_FACE_WHOLE_FRAME_INTERVAL_MS (2000). */
   faceWholeFrameIntervalMs?: number;
-  /** Whole-frame text pass at most this often per camera when cascading. Default DEFAULT_TEXT_WHOLE_FRAME_INTERVAL_MS (2000). */
+  /** Whole-frame text pass at most this often per camera when cascading. Default DEFAULT_TEXT_WHOLE_FRAME_INTERVAL_MS (3000). */
   textWholeFrameIntervalMs?: number;
   logger?: Logger;
 }
@@ -247,7 +247,10 @@ export class PrivacyCore {
       if (!verdict) return undefined;
       const { boxes } = await objectsRun;
       const people = boxes.filter((o) => o.label === 'person');
-      return { regions: [...people.map(headRegion), ...unexplainedMotion(verdict, people)], wholeFrame: memory.wholeFrameDue(camera, 'faces', at, this.faceIntervalMs) };
+      // With heads redacted, a person's head region is hidden whatever the face detector finds there: it
+      // looks only where no person explains the motion. Without, it looks at every head region too.
+      const heads = settings.heads ? [] : people.map(headRegion);
+      return { regions: [...heads, ...unexplainedMotion(verdict, people)], wholeFrame: memory.wholeFrameDue(camera, 'faces', at, this.faceIntervalMs) };
     };
     const textFocus = async (): Promise<DetectFocus | undefined> => {
       if (!verdict) return undefined;

@@ -19,11 +19,11 @@ export interface RegionCarrierOptions {
   holdMs?: number;
   /** Velocity smoothing: new = a·measured + (1 − a)·old. Default 0.6. */
   smoothing?: number;
-  /** A region moving faster than this many of its own widths per second is not trusted to keep moving (velocity zeroed). Default 3. */
+  /** A region moving faster than this many of its own widths per second is not trusted to keep moving (velocity zeroed; a wrong velocity only over-redacts, as the region spans where it was seen). Default 10. */
   maxSpeedWidthsPerS?: number;
 }
 
-export const DEFAULT_REGION_CARRIER_OPTIONS: Required<RegionCarrierOptions> = { growthPerS: 0.6, maxGrowth: 1, holdMs: 1500, smoothing: 0.6, maxSpeedWidthsPerS: 3 };
+export const DEFAULT_REGION_CARRIER_OPTIONS: Required<RegionCarrierOptions> = { growthPerS: 0.6, maxGrowth: 1, holdMs: 1500, smoothing: 0.6, maxSpeedWidthsPerS: 10 };
 
 interface Carried<B extends Box> {
   box: B;

@@ -60,7 +60,25 @@ class StreamState {
     readonly dedupWindowMs: number,
     readonly maxMessages: number,
     readonly maxBytes: number,
+    /** 'interest': a message goes once every durable wanting its camera has acked it (JetStream's InterestPolicy). */
+    readonly retention: 'limits' | 'interest' = 'limits',
   ) {}
+
+  /** Interest retention: whether some durable wants messages of this camera. */
+  wanted(camera: string): boolean {
+    for (const g of this.groups.values()) if (g.wants(camera)) return true;
+    return false;
+  }
+
+  /** Interest retention: removes the message once no durable that wants it still has it pending. */
+  collect(seq: number): void {
+    if (this.retention !== 'interest') return;
+    const m = this.messages.get(seq);
+    if (!m) return;
+    for (const g of this.groups.values()) if (g.wants(m.camera) && g.pending(seq)) return;
+    this.messages.delete(seq);
+    this.bytes -= m.data.length;
+  }
 
   /** Drops what is past max age or over the size bounds, and dedup ids past their window. */
   trim(now: number): void {
@@ -120,6 +138,16 @@ class DurableGroup<K extends StreamKind> {
     private readonly log: Logger,
   ) {
     this.cursor = config.deliverFrom === 'all' ? 1 : stream.lastSeq + 1;
+  }
+
+  /** Whether this durable's filter takes the camera's messages. */
+  wants(camera: string): boolean {
+    return !this.config.cameras || this.config.cameras.includes(camera);
+  }
+
+  /** Whether the message is still to be delivered or settled by this durable. */
+  pending(seq: number): boolean {
+    return seq >= this.cursor || this.inFlight.has(seq) || this.waiting.has(seq);
   }
 
   join(member: InProcessConsumer<K>): void {
@@ -235,6 +263,7 @@ class DurableGroup<K extends StreamKind> {
     this.inFlight.delete(f.seq);
     if (f.deliveryCount >= this.config.maxDeliver) {
       this.log.warn({ seq: f.seq, deliveries: f.deliveryCount, why }, 'message reached maxDeliver; dropped');
+      this.stream.collect(f.seq);
       return;
     }
     this.waiting.set(f.seq, { deliveryCount: f.deliveryCount, availableAt: Date.now() + delayMs, token: f.token });
@@ -249,6 +278,7 @@ class DurableGroup<K extends StreamKind> {
       else {
         clearTimeout(f.timer);
         this.inFlight.delete(seq);
+        this.stream.collect(seq);
       }
       return true;
     }
@@ -256,6 +286,7 @@ class DurableGroup<K extends StreamKind> {
     if (op === 'ack' && w && w.token === token) {
       // Acked after its ack wait ran out but before it went out again: JetStream accepts this too.
       this.waiting.delete(seq);
+      this.stream.collect(seq);
       return true;
     }
     return false;
@@ -404,6 +435,7 @@ export class InProcessBus implements Bus {
           Math.min(dedup, maxAge),
           options.maxMessagesPerStream ?? DEFAULT_IN_PROCESS_MAX_MESSAGES,
           options.maxBytesPerStream ?? DEFAULT_IN_PROCESS_MAX_BYTES,
+          STREAMS[kind].retention,
         ),
       );
     }
@@ -438,9 +470,14 @@ export class InProcessBus implements Bus {
       return { ok: true, seq: seen.seq, duplicate: true };
     }
     const seq = ++stream.lastSeq;
+    stream.dedup.set(options.msgId, { seq, at: now });
+    // Interest retention: a message no durable wants is not kept (JetStream drops it at once too).
+    if (stream.retention === 'interest' && !stream.wanted(camera)) {
+      this.counters.published++;
+      return { ok: true, seq, duplicate: false };
+    }
     stream.messages.set(seq, { seq, camera, subject: subjectFor(kind, camera), data, at: now });
     stream.bytes += data.length;
-    stream.dedup.set(options.msgId, { seq, at: now });
     stream.trim(now);
     this.counters.published++;
     for (const g of stream.groups.values()) g.scheduleDispatch();

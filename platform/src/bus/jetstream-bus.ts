@@ -5,6 +5,7 @@ import {
   DiscardPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
+  RetentionPolicy,
   StorageType,
   jetstream,
   jetstreamManager,
@@ -340,14 +341,26 @@ export class JetStreamBus implements Bus {
         max_msg_size: this.serverMaxPayload,
         discard: DiscardPolicy.Old,
       };
+      const retention = spec.retention === 'interest' ? RetentionPolicy.Interest : RetentionPolicy.Limits;
+      const create = async (): Promise<void> => {
+        await this.jsm.streams.add({ name, storage: memory ? StorageType.Memory : StorageType.File, num_replicas: 1, retention, ...limits });
+        this.log.info({ stream: name, retention }, 'stream created');
+      };
+      let existing: Awaited<ReturnType<JetStreamManager['streams']['info']>> | undefined;
       try {
-        await this.jsm.streams.info(name);
-        await this.jsm.streams.update(name, limits);
+        existing = await this.jsm.streams.info(name);
       } catch (err) {
         if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
-        await this.jsm.streams.add({ name, storage: memory ? StorageType.Memory : StorageType.File, num_replicas: 1, ...limits });
-        this.log.info({ stream: name }, 'stream created');
       }
+      if (!existing) await create();
+      else if (existing.config.retention !== retention) {
+        // Retention cannot be changed in place. A live memory stream holds seconds of frames: recreate it
+        // (a stream of raw frames left on limits retention would keep them replayable). Others: refuse.
+        if (!(memory && spec.live)) throw new BusError(`stream ${name} has retention ${existing.config.retention}, expected ${retention}: migrate it by hand`);
+        this.log.warn({ stream: name, from: existing.config.retention, to: retention }, 'stream retention changed: recreating it');
+        await this.jsm.streams.delete(name);
+        await create();
+      } else await this.jsm.streams.update(name, limits);
     }
   }
 
