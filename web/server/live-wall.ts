@@ -31,6 +31,19 @@ interface Latest {
 const ALL_ROOM = 'all-cameras';
 const ALERT_SNAPSHOTS_KEPT = 128;
 const roomOf = (camera: string): string => `camera:${camera}`;
+/** A socket's watch commands are applied at most this often (the newest wins; the rest cost nothing). */
+export const WATCH_APPLY_GAP_MS = 50;
+
+/** One socket's wish (the newest `watch`) and the loop that applies it. */
+interface WatchState {
+  want: string[] | null;
+  /** The client sent a watch (else it gets every camera once connected). */
+  asked: boolean;
+  dirty: boolean;
+  applying: boolean;
+  timer: NodeJS.Timeout | undefined;
+  lastApplied: number;
+}
 
 /**
  * Pushes redacted frames and camera health to browsers over Socket.io. Each web replica
@@ -48,6 +61,10 @@ export class LiveWall {
   private readonly alertSnapshots = new Map<string, Uint8Array>();
   private closed = false;
   private framesOut = 0;
+  private watchEvents = 0;
+  private watchApplied = 0;
+  /** Each connected socket's watch state (for the pending count). */
+  private readonly watchStates = new Set<WatchState>();
   private skipped = 0;
 
   constructor(
@@ -136,8 +153,10 @@ export class LiveWall {
     this.lastSnapshotWrite.delete(camera);
   }
 
-  toJSON(): { clients: number; framesOut: number; skipped: number; alertsOut: number } {
-    return { clients: this.io.engine.clientsCount, framesOut: this.framesOut, skipped: this.skipped, alertsOut: this.alertsOut };
+  toJSON(): { clients: number; framesOut: number; skipped: number; alertsOut: number; watchEvents: number; watchApplied: number; watchPending: number } {
+    let watchPending = 0;
+    for (const w of this.watchStates) if (w.dirty || w.applying) watchPending++;
+    return { clients: this.io.engine.clientsCount, framesOut: this.framesOut, skipped: this.skipped, alertsOut: this.alertsOut, watchEvents: this.watchEvents, watchApplied: this.watchApplied, watchPending };
   }
 
   private push(meta: RedactedFrameMeta, jpeg: Uint8Array): void {
@@ -155,8 +174,12 @@ export class LiveWall {
 
   private async onConnection(socket: WallSocket): Promise<void> {
     socket.data.watch = null;
-    socket.on('watch', (cameras) => {
-      void this.onWatch(socket, cameras);
+    const state: WatchState = { want: null, asked: false, dirty: false, applying: false, timer: undefined, lastApplied: 0 };
+    this.watchStates.add(state);
+    socket.on('watch', (cameras) => this.onWatch(socket, state, cameras));
+    socket.on('disconnect', () => {
+      clearTimeout(state.timer);
+      this.watchStates.delete(state);
     });
     try {
       const views = await this.cameraViews();
@@ -169,16 +192,57 @@ export class LiveWall {
     } catch (e) {
       this.log.error({ err: e }, 'could not send camera list to a new client');
     }
-    if (socket.data.watch === null) await socket.join(ALL_ROOM);
+    // Every camera, unless the client already said which it wants.
+    if (!state.asked) {
+      state.dirty = true;
+      this.scheduleWatch(socket, state);
+    }
   }
 
-  private async onWatch(socket: WallSocket, cameras: unknown): Promise<void> {
+  /**
+   * A client's `watch`: O(1) per event (validate, remember the newest), applied later by one loop per
+   * socket, at most every WATCH_APPLY_GAP_MS: the last command wins (a hidden-then-shown tab sends
+   * `watch([])` then `watch(null)` at once), and a client flooding `watch` costs the server almost nothing.
+   */
+  private onWatch(socket: WallSocket, state: WatchState, cameras: unknown): void {
     // Browser input: validate before use.
-    const list = Array.isArray(cameras) ? cameras.filter((c): c is string => typeof c === 'string').slice(0, 256) : null;
-    for (const room of socket.rooms) if (room !== socket.id) await socket.leave(room);
-    socket.data.watch = list;
-    if (list === null) await socket.join(ALL_ROOM);
-    else await socket.join(list.map(roomOf));
+    state.want = Array.isArray(cameras) ? cameras.slice(0, 256).filter((c): c is string => typeof c === 'string' && c.length <= 64) : null;
+    state.asked = true;
+    state.dirty = true;
+    this.watchEvents++;
+    this.scheduleWatch(socket, state);
+  }
+
+  private scheduleWatch(socket: WallSocket, state: WatchState): void {
+    if (state.applying || state.timer || !state.dirty) return;
+    const wait = Math.max(0, state.lastApplied + WATCH_APPLY_GAP_MS - Date.now());
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      void this.applyWatch(socket, state);
+    }, wait);
+    state.timer.unref();
+  }
+
+  private async applyWatch(socket: WallSocket, state: WatchState): Promise<void> {
+    if (!socket.connected) return;
+    state.applying = true;
+    state.dirty = false;
+    const want = state.want;
+    try {
+      const target = new Set(want === null ? [ALL_ROOM] : want.map(roomOf));
+      // A snapshot of the rooms: leaving while iterating socket.rooms itself skips rooms.
+      for (const room of [...socket.rooms]) if (room !== socket.id && !target.has(room)) await socket.leave(room);
+      const missing = [...target].filter((r) => !socket.rooms.has(r));
+      if (missing.length > 0) await socket.join(missing);
+      socket.data.watch = want;
+    } catch (e) {
+      this.log.warn({ err: e }, 'could not apply a client watch');
+    } finally {
+      state.applying = false;
+      state.lastApplied = Date.now();
+      this.watchApplied++;
+    }
+    this.scheduleWatch(socket, state);
   }
 
   async close(): Promise<void> {

@@ -36,10 +36,17 @@ export interface PerceptionCameraStats {
   skippedRatio: number;
   /** Frames redacted with carried regions between analysis frames. */
   carried: number;
+  /** Of those, frames due for analysis that were carried because every model thread was busy. */
+  deferred: number;
+  /** Frames held back (not shown): due for analysis, every model thread busy, carried regions too old. */
+  heldBack: number;
   /** Still frames that reused the camera's last face boxes / text boxes instead of running those models. */
   facesReused: number;
   textReused: number;
 }
+
+/** What PerceptionMemory.analysisDue decided for a frame. */
+export type AnalysisDecision = 'analyse' | 'carry' | 'hold';
 
 /** Motion no carried region explains triggers an analysis at most this often per camera. */
 export const MOTION_ANALYSIS_GAP_MS = 250;
@@ -81,6 +88,10 @@ interface CameraMemory {
   carried: number;
   /** The motion blobs of the last analysis frame: motion there was looked at already. */
   examined: Box[];
+  /** Analyses put off because every model thread was busy (the frame was carried instead). */
+  deferred: number;
+  /** Frames not shown: due for analysis, every thread busy, carried regions too old. */
+  heldBack: number;
 }
 
 /**
@@ -100,7 +111,7 @@ export class PerceptionMemory {
   private camera(camera: string): CameraMemory {
     let c = this.cameras.get(camera);
     if (!c) {
-      c = { gate: new MotionGate({ ...this.motion, camera }), chain: Promise.resolve(), last: undefined, lastBoxes: {}, frames: 0, detectorRuns: 0, reused: 0, facesReused: 0, textReused: 0, wholeFrameAt: {}, analysedAt: undefined, carried: 0, examined: [],
+      c = { gate: new MotionGate({ ...this.motion, camera }), chain: Promise.resolve(), last: undefined, lastBoxes: {}, frames: 0, detectorRuns: 0, reused: 0, facesReused: 0, textReused: 0, wholeFrameAt: {}, analysedAt: undefined, carried: 0, examined: [], deferred: 0, heldBack: 0,
         carriers: { objects: new RegionCarrier(this.carry), faces: new RegionCarrier(this.carry), text: new RegionCarrier(this.carry) },
       };
       this.cameras.set(camera, c);
@@ -204,11 +215,14 @@ export class PerceptionMemory {
   }
 
   /**
-   * Whether the detectors should run on this camera's frame captured at `at`: none ran yet, the analysis
-   * interval has passed, or something moved (`motion`, in frame pixels) that no carried person or object
-   * region covers (someone new stepping in). When it answers yes the frame counts as analysed.
+   * What to do with this camera's frame captured at `at`: 'analyse' when no analysis ran yet, the
+   * analysis interval has passed, or something moved (`motion`, in frame pixels) that no carried region
+   * covers (someone new stepping in); else 'carry' (redact with the carried regions). Under load
+   * (`defer.busy()`: no model thread free) a due analysis is put off: the frame is carried while the
+   * camera's last analysis is younger than `maxCarryMs`, else held back ('hold': not shown at all) until
+   * a thread is free: never shown with regions too old to trust, never queued behind other cameras.
    */
-  analysisDue(camera: string, at: number, intervalMs: number, motion: readonly Box[]): boolean {
+  analysisDue(camera: string, at: number, intervalMs: number, motion: readonly Box[], defer?: { maxCarryMs: number; busy: () => boolean }): AnalysisDecision {
     const c = this.camera(camera);
     const last = c.analysedAt;
     // Motion no region explains triggers an analysis too, but at most every MOTION_ANALYSIS_GAP_MS (or
@@ -216,21 +230,34 @@ export class PerceptionMemory {
     // make every frame an analysis frame.
     const gap = Math.min(intervalMs / 2, MOTION_ANALYSIS_GAP_MS);
     const due = last === undefined || at < last || at - last >= intervalMs || (at - last >= gap && this.uncovered(c, motion, at));
-    if (due) {
-      c.analysedAt = at;
-      c.examined = [...motion];
-    } else c.carried++;
-    return due;
+    if (!due) {
+      c.carried++;
+      return 'carry';
+    }
+    if (defer?.busy()) {
+      if (last !== undefined && at >= last && at - last < defer.maxCarryMs) {
+        c.carried++;
+        c.deferred++;
+        return 'carry';
+      }
+      c.heldBack++;
+      return 'hold';
+    }
+    c.analysedAt = at;
+    c.examined = [...motion];
+    return 'analyse';
   }
 
   private uncovered(c: CameraMemory, motion: readonly Box[], at: number): boolean {
     if (motion.length === 0) return false;
     // A blob is explained when it touches a carried region (grown by a quarter: a walking person leaves a
-    // trail in the gate's running background, longer than the person), or lies mostly where the last
-    // analysis already looked (a ghost where someone stood, leaves in the wind). Motion away from every
-    // region (someone stepping in, a head turning in a doorway) is not.
+    // trail in the gate's running background, longer than the person) or a blob the last analysis already
+    // looked at (a ghost where someone stood, leaves in the wind, someone the detector misses walking on):
+    // the analysis rate catches up with those. Motion away from all of them (someone stepping in, a head
+    // turning in a doorway) is not explained.
     const near = [...c.carriers.objects.predict(at), ...c.carriers.faces.predict(at)].map((r) => growBox(r, 0.25));
-    const explained = (m: Box): boolean => near.some((r) => coverage(m, r) > 0) || c.examined.some((e) => coverage(m, growBox(e, 0.25)) >= 0.5);
+    const looked = c.examined.map((e) => growBox(e, 0.25));
+    const explained = (m: Box): boolean => near.some((r) => coverage(m, r) > 0) || looked.some((e) => coverage(m, e) > 0);
     return motion.some((m) => !explained(m));
   }
 
@@ -255,7 +282,7 @@ export class PerceptionMemory {
   toJSON(): Record<string, PerceptionCameraStats> {
     const out: Record<string, PerceptionCameraStats> = {};
     for (const [k, c] of this.cameras) {
-      out[k] = { frames: c.frames, detectorRuns: c.detectorRuns, reused: c.reused, skippedRatio: c.frames === 0 ? 0 : c.reused / c.frames, carried: c.carried, facesReused: c.facesReused, textReused: c.textReused };
+      out[k] = { frames: c.frames, detectorRuns: c.detectorRuns, reused: c.reused, skippedRatio: c.frames === 0 ? 0 : c.reused / c.frames, carried: c.carried, deferred: c.deferred, heldBack: c.heldBack, facesReused: c.facesReused, textReused: c.textReused };
     }
     return out;
   }

@@ -5,7 +5,7 @@ import type { PrivacyCore, PrivacyCoreStats, PrivacyFrame, PrivacyPlan, PrivacyR
 export type PrivacyProcessor = Pick<PrivacyCore, 'start' | 'process' | 'close' | 'toJSON'> & {
   /** Frames it works on at once (a pool: its size plus its carried-frame slots). Default 1. */
   readonly capacity?: number;
-  plan?(frame: PrivacyFrame): Promise<PrivacyPlan>;
+  plan?(frame: PrivacyFrame, busy?: () => boolean): Promise<PrivacyPlan>;
 };
 
 /** Frames redacted with carried regions (no detector) a pool works on besides its cores' analysis frames. */
@@ -40,11 +40,12 @@ export class PrivacyCorePool implements PrivacyProcessor {
   async process(frame: PrivacyFrame, settings: PrivacySettings): Promise<PrivacyResult> {
     // Planned now, synchronously: the shared motion gate applies a camera's frames in the order given.
     const first = this.cores[0]!;
-    const plan = first.plan?.(frame);
+    // Under load a due analysis is put off (the frame carried) rather than queued behind the others'.
+    const plan = first.plan?.(frame, () => this.busy.every(Boolean));
     if (plan) {
       plan.catch(() => undefined);
       const p = await plan.catch(() => undefined);
-      if (p && !p.analyse) return first.process(frame, settings, plan);
+      if (p && (!p.analyse || p.holdBack)) return first.process(frame, settings, plan);
     }
     const i = await this.acquire();
     try {

@@ -20,6 +20,8 @@ export const DEFAULT_PRIVACY_TIMEOUT_MS = 5_000;
 export const DEFAULT_FACE_WHOLE_FRAME_INTERVAL_MS = 2_000;
 /** With an object detector (and so a motion gate), the detectors run at most this often per camera, besides on motion no carried region covers. */
 export const DEFAULT_ANALYSIS_INTERVAL_MS = 500;
+/** Under load, how long a camera may go on carried regions since its last analysis before a frame waits for a model thread. */
+export const DEFAULT_MAX_CARRY_MS = 2_000;
 /** Likewise the text detector: vehicles on every analysed frame, the whole frame at most this often. */
 export const DEFAULT_TEXT_WHOLE_FRAME_INTERVAL_MS = 3_000;
 /** COCO classes whose boxes the text detector reads for plates. */
@@ -33,12 +35,33 @@ export interface PrivacyFrame {
   analysisIntervalMs?: number;
 }
 
-export type PrivacyFailure = 'invalid-frame' | 'timeout' | 'face-detector' | 'text-detector' | 'object-detector' | 'redactor' | 'closed';
+export type PrivacyFailure = 'invalid-frame' | 'timeout' | 'face-detector' | 'text-detector' | 'object-detector' | 'redactor' | 'closed' | 'held-back';
 
 /** What plan() decided for a frame: the motion gate's verdict (none without an object detector) and whether the detectors run. */
 export interface PrivacyPlan {
   verdict: GateVerdict | undefined;
   analyse: boolean;
+  /** Under load, with carried regions too old to trust: the frame is not shown (never shown raw either). */
+  holdBack?: boolean;
+  /** An analysis frame's detections, claimed when planned and settled by process(). */
+  pending?: { objects: Deferred<DetectedObjectBox[]>; faces: Deferred<Box[]>; text: Deferred<Box[]> };
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T | Promise<T>): void;
+  reject(e: Error): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve: (v: T | Promise<T>) => void = () => undefined;
+  let reject: (e: Error) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 export type PrivacyResult =
@@ -68,6 +91,12 @@ export interface PrivacyCoreOptions {
    * the carried regions. Default DEFAULT_ANALYSIS_INTERVAL_MS (500: 2 analysis frames a second).
    */
   analysisIntervalMs?: number;
+  /**
+   * Under load (a pool's model threads all busy) a camera's frames are redacted with carried regions for
+   * at most this long since its last analysis; then a frame waits for a thread. Default
+   * DEFAULT_MAX_CARRY_MS (2000), and never less than two analysis intervals.
+   */
+  maxCarryMs?: number;
   /** Whole-frame face pass at most this often per camera when cascading. Default DEFAULT_FACE_WHOLE_FRAME_INTERVAL_MS (2000). */
   faceWholeFrameIntervalMs?: number;
   /** Whole-frame text pass at most this often per camera when cascading. Default DEFAULT_TEXT_WHOLE_FRAME_INTERVAL_MS (3000). */
@@ -121,6 +150,7 @@ export class PrivacyCore {
   private readonly redactor: Redactor;
   private readonly timeoutMs: number;
   private readonly analysisIntervalMs: number;
+  private readonly maxCarryMs: number;
   private readonly faceIntervalMs: number;
   private readonly textIntervalMs: number;
   private readonly log: Logger;
@@ -137,6 +167,7 @@ export class PrivacyCore {
     this.redactor = options.redactor ?? new Redactor();
     this.timeoutMs = options.timeoutMs ?? DEFAULT_PRIVACY_TIMEOUT_MS;
     this.analysisIntervalMs = options.analysisIntervalMs ?? DEFAULT_ANALYSIS_INTERVAL_MS;
+    this.maxCarryMs = options.maxCarryMs ?? DEFAULT_MAX_CARRY_MS;
     this.faceIntervalMs = options.faceWholeFrameIntervalMs ?? DEFAULT_FACE_WHOLE_FRAME_INTERVAL_MS;
     this.textIntervalMs = options.textWholeFrameIntervalMs ?? DEFAULT_TEXT_WHOLE_FRAME_INTERVAL_MS;
     this.log = options.logger ?? createLogger('privacy-core');
@@ -151,15 +182,27 @@ export class PrivacyCore {
    * Decides, in call order per camera, whether the detectors run on this frame: the motion gate's
    * verdict, then the camera's analysis rate and motion no carried region covers. Without an object
    * detector (no gate) every frame is analysed. Call it synchronously when the frame is handed over
-   * (process() does, unless given a plan): the gate applies frames in the order it is called.
+   * (process() does, unless given a plan): the gate applies frames in the order it is called. `busy`
+   * (a pool's "every model thread is taken"): a due analysis is put off and the frame carried, while the
+   * camera's last analysis is younger than maxCarryMs; an older one waits for a thread (held back).
    */
-  plan(frame: PrivacyFrame): Promise<PrivacyPlan> {
+  plan(frame: PrivacyFrame, busy?: () => boolean): Promise<PrivacyPlan> {
     if (!this.objects) return Promise.resolve({ verdict: undefined, analyse: true });
     const { camera, capturedAt } = frame.meta;
-    return this.memory.gate(camera, frame.jpeg, capturedAt).then((verdict) => ({
-      verdict,
-      analyse: verdict.runDetector && this.memory.analysisDue(camera, capturedAt, frame.analysisIntervalMs ?? this.analysisIntervalMs, verdict.regions),
-    }));
+    const interval = frame.analysisIntervalMs ?? this.analysisIntervalMs;
+    const defer = busy ? { maxCarryMs: Math.max(this.maxCarryMs, 2 * interval), busy } : undefined;
+    return this.memory.gate(camera, frame.jpeg, capturedAt).then((verdict) => {
+      const decision = verdict.runDetector ? this.memory.analysisDue(camera, capturedAt, interval, verdict.regions, defer) : 'carry';
+      if (decision !== 'analyse') return { verdict, analyse: false, ...(decision === 'hold' ? { holdBack: true } : {}) };
+      // Claimed now, in the camera's frame order: a later frame of the camera (on any core of the pool)
+      // waits for this frame's detections instead of finding none and running its own.
+      const pending = { objects: deferred<DetectedObjectBox[]>(), faces: deferred<Box[]>(), text: deferred<Box[]>() };
+      const size = { width: frame.meta.width, height: frame.meta.height };
+      this.memory.remember(camera, pending.objects.promise, size);
+      this.memory.rememberBoxes(camera, 'faces', pending.faces.promise, size);
+      this.memory.rememberBoxes(camera, 'text', pending.text.promise, size);
+      return { verdict, analyse: true, pending };
+    });
   }
 
   async process(frame: PrivacyFrame, settings: PrivacySettings, plan?: Promise<PrivacyPlan>): Promise<PrivacyResult> {
@@ -168,8 +211,19 @@ export class PrivacyCore {
     const planned = plan ?? this.plan(frame);
     planned.catch(() => undefined);
     if (this.closed) return this.fail('closed', 'privacy core is closed', frame.meta);
+    // Held back under load: an expected outcome (the stage counts it as skipped), not a failure.
+    if ((await planned.catch(() => undefined))?.holdBack) return { ok: false, reason: 'held-back', detail: 'every model thread busy and the carried regions too old' };
+    const abandon = (): void => {
+      void planned.then((p) => {
+        // Whatever did not run (a failure, a detector off): the frames waiting on it run their own.
+        const why = new Error('the analysis frame did not finish its detections');
+        p.pending?.objects.reject(why);
+        p.pending?.faces.reject(why);
+        p.pending?.text.reject(why);
+      }, () => undefined);
+    };
     try {
-      const result = await withTimeout('privacy', this.timeoutMs, this.run(frame, settings, t0, planned));
+      const result = await withTimeout('privacy', this.timeoutMs, this.run(frame, settings, t0, planned)).finally(abandon);
       this.counts.redacted++;
       this.counts.facesFound += result.meta.redaction.faces.length;
       this.counts.textRegionsFound += result.meta.redaction.plates.length;
@@ -203,7 +257,7 @@ export class PrivacyCore {
     // camera's analysis rate, and whenever something moves that no carried region covers); every other
     // frame is redacted with the regions carried from the last detection (moved, grown with their age).
     // A still frame (nothing moved) reuses them as they were. No usable carried region: analyse.
-    const { verdict, analyse } = await plan;
+    const { verdict, analyse, pending } = await plan;
     const still = verdict ? !verdict.runDetector : false;
     const detect = async (on: boolean, d: PrivacyDetector, reason: PrivacyFailure, lat: LatencyWindow, kind: BoxDetectorKind, focus: () => Promise<DetectFocus | undefined>): Promise<Box[]> => {
       if (!on) {
@@ -219,7 +273,9 @@ export class PrivacyCore {
         if (r.ms > 0) lat.add(r.ms);
         return verdict ? memory.confirm(camera, kind, r.boxes, at) : r.boxes;
       });
-      if (verdict) memory.rememberBoxes(camera, kind, run, size);
+      // Remembered when planned (pending); otherwise (a carried frame that found nothing usable) now.
+      if (pending) pending[kind].resolve(run);
+      else if (verdict) memory.rememberBoxes(camera, kind, run, size);
       return run;
     };
     const objects = async (): Promise<{ boxes: DetectedObjectBox[]; redact: DetectedObjectBox[]; motion: MotionDecision }> => {
@@ -235,7 +291,9 @@ export class PrivacyCore {
         // What this detection saw is reported; the people it no longer confirms but still holds are redacted too.
         return { boxes: r.boxes, redact: memory.confirm(camera, 'objects', r.boxes, at) };
       });
-      memory.remember(camera, run.then((r) => r.boxes), size);
+      const boxes = run.then((r) => r.boxes);
+      if (pending) pending.objects.resolve(boxes);
+      else memory.remember(camera, boxes, size);
       return { ...(await run), motion: { ran: true, ...motion } };
     };
     // The cascade: with an object detector, faces are looked for in people's head regions and where

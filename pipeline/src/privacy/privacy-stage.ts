@@ -240,6 +240,11 @@ export class PrivacyStage {
       const analysisFps = this.analysisFpsFor?.(m.camera);
       const frame = analysisFps && analysisFps > 0 ? { meta, jpeg: body, analysisIntervalMs: 1000 / analysisFps } : { meta, jpeg: body };
       const result = await this.o.core.process(frame, settings);
+      if (!result.ok && result.reason === 'held-back') {
+        // Under load with regions too old to trust: not shown (and never raw). Counted as skipped.
+        this.skip(m);
+        return;
+      }
       if (!result.ok) {
         counters.redactionFailures++;
         m.ack();

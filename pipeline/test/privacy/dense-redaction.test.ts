@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Box, DetectedObjectBox, FrameMeta, ModelVersion, PrivacySettings } from '@chronotrace/contracts';
 import { PerceptionMemory, type PrivacyObjectDetector } from '../../src/privacy/perception-memory';
 import { PrivacyCore } from '../../src/privacy/privacy-core';
+import { PrivacyCorePool } from '../../src/privacy/privacy-core-pool';
 import { FixedBoxDetector, FocusRecorder } from './detector-doubles';
 
 const SETTINGS: PrivacySettings = { faces: true, plates: true, heads: true, method: 'pixelate', margin: 0.15 };
@@ -128,3 +129,55 @@ describe('motion no carried region explains', () => {
     await core.close();
   });
 });
+
+describe('under load (every model thread busy)', () => {
+  it("redacts a due frame with carried regions instead of queueing it; holds frames back once the regions are too old; heads stay covered", async () => {
+    class SlowPerson extends LabelledPersonDetector {
+      override async detect(jpeg: Uint8Array): Promise<{ boxes: DetectedObjectBox[]; ms: number }> {
+        const r = await super.detect(jpeg);
+        await new Promise((res) => setTimeout(res, 300));
+        return r;
+      }
+    }
+    const objects = new SlowPerson();
+    const memory = new PerceptionMemory({ forceEveryMs: Infinity });
+    const pool = new PrivacyCorePool([new PrivacyCore({ face: new FixedBoxDetector('face', []), text: new FixedBoxDetector('text', []), objects, memory, analysisIntervalMs: 500, maxCarryMs: 2000 })]);
+    const t0 = 30_000_000;
+    const frameOf = (camera: string, i: number, at: number): { meta: FrameMeta; jpeg: Buffer } => {
+      const jpeg = Buffer.from(frames[i] as Buffer);
+      truthOf.set(jpeg, positions[i] as number);
+      return { meta: { camera, frameId: `${camera}:1:${i}:${at}`, seq: i, capturedAt: t0 + at, width: W, height: H }, jpeg };
+    };
+    const raw = await roughness(frames[0] as Buffer, head(positions[0] as number));
+    const covered = async (r: Awaited<ReturnType<PrivacyCorePool['process']>>, i: number): Promise<boolean> => r.ok && (await roughness(r.jpeg, head(positions[i] as number))) < raw / 3;
+    // Both cameras analysed twice (so their regions have a velocity).
+    for (const i of [0, 5]) for (const cam of ['A', 'B']) expect((await pool.process(frameOf(cam, i, i * 100), SETTINGS)).ok).toBe(true);
+    // A's due frame takes the only model thread; B's due frame, meanwhile, is carried, not queued.
+    const calls = objects.calls;
+    const a = pool.process(frameOf('A', 10, 1000), SETTINGS);
+    await until(() => objects.calls > calls);
+    const b = await pool.process(frameOf('B', 10, 1000), SETTINGS);
+    expect(b.ok && b.meta.redaction.motion.ran).toBe(false);
+    expect(await covered(b, 10)).toBe(true);
+    const ra = await a;
+    expect(ra.ok && ra.meta.redaction.motion.ran).toBe(true);
+    expect(memory.toJSON().B?.deferred).toBe(1);
+    // B's last analysis is now 2.1 s old, too old to carry: while the thread is busy its frame is held
+    // back (not shown, never raw), not queued; once the thread is free, B's next frame is analysed.
+    const calls2 = objects.calls;
+    const a2 = pool.process(frameOf('A', 26, 2600), SETTINGS);
+    await until(() => objects.calls > calls2);
+    const b2 = await pool.process(frameOf('B', 26, 2600), SETTINGS);
+    expect(b2).toMatchObject({ ok: false, reason: 'held-back' });
+    expect(memory.toJSON().B?.heldBack).toBe(1);
+    expect((await a2).ok).toBe(true);
+    const b3 = await pool.process(frameOf('B', 27, 2700), SETTINGS);
+    expect(b3.ok && b3.meta.redaction.motion.ran).toBe(true);
+    expect(await covered(b3, 27)).toBe(true);
+    await pool.close();
+  });
+});
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
