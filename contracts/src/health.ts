@@ -13,6 +13,11 @@ export interface CameraHealth {
   skipped: number;
   /** Frames dropped because redaction failed on them (fail closed). */
   redactionFailures: number;
+  /**
+   * Redacted frames per second this web replica pushed to the wall over the last few seconds: what
+   * viewers actually get (ingest's `fps` is what came in). Set by the web replica; absent elsewhere.
+   */
+  deliveredFps?: number;
   /** ms epoch this health record was produced. */
   at: number;
 }

@@ -7,3 +7,4 @@ export * from './stage-stats';
 export * from './ports';
 export * from './camera-catalog';
 export * from './process-lifecycle';
+export * from './activity-judge';

@@ -20,6 +20,7 @@ export class HealthBoard extends EventEmitter<HealthBoardEvents> {
   private readonly stages = new Map<string, StageStats>();
   private readonly consumers: Consumer[] = [];
   private closed = false;
+  private delivered: ((camera: string) => number) | undefined;
 
   constructor(
     private readonly bus: Bus,
@@ -83,7 +84,13 @@ export class HealthBoard extends EventEmitter<HealthBoardEvents> {
       skipped += c.skipped;
       failures += c.failures;
     }
-    return { ...base, skipped, redactionFailures: failures };
+    const delivered = this.delivered?.(camera);
+    return { ...base, skipped, redactionFailures: failures, ...(delivered !== undefined ? { deliveredFps: delivered } : {}) };
+  }
+
+  /** Where the delivered rate of a camera comes from (the live wall of this replica). */
+  deliveredFrom(rate: (camera: string) => number): void {
+    this.delivered = rate;
   }
 
   /** Replicas of each stage that reported within the stale limit, and when ingest last reported. */

@@ -31,6 +31,8 @@ interface Latest {
 const ALL_ROOM = 'all-cameras';
 const ALERT_SNAPSHOTS_KEPT = 128;
 const roomOf = (camera: string): string => `camera:${camera}`;
+/** The delivered rate of a camera is counted over this window. */
+export const DELIVERED_WINDOW_MS = 5_000;
 /** A socket's watch commands are applied at most this often (the newest wins; the rest cost nothing). */
 export const WATCH_APPLY_GAP_MS = 50;
 
@@ -61,6 +63,9 @@ export class LiveWall {
   private readonly alertSnapshots = new Map<string, Uint8Array>();
   private closed = false;
   private framesOut = 0;
+  /** Push times per camera within the last DELIVERED_WINDOW_MS, and cumulative pushes. */
+  private readonly delivered = new Map<string, number[]>();
+  private readonly deliveredTotal = new Map<string, number>();
   private watchEvents = 0;
   private watchApplied = 0;
   /** Each connected socket's watch state (for the pending count). */
@@ -143,6 +148,29 @@ export class LiveWall {
     return stored ? { meta: stored.meta, jpeg: stored.jpeg } : null;
   }
 
+  /** Redacted frames per second pushed for a camera over the last DELIVERED_WINDOW_MS. */
+  deliveredFps(camera: string): number {
+    const times = this.delivered.get(camera);
+    if (!times) return 0;
+    const since = Date.now() - DELIVERED_WINDOW_MS;
+    while (times.length > 0 && (times[0] as number) < since) times.shift();
+    return Math.round((times.length / (DELIVERED_WINDOW_MS / 1000)) * 10) / 10;
+  }
+
+  /** Cumulative frames pushed per camera (for /metrics). */
+  deliveredTotals(): ReadonlyMap<string, number> {
+    return this.deliveredTotal;
+  }
+
+  private countDelivered(camera: string): void {
+    const now = Date.now();
+    let times = this.delivered.get(camera);
+    if (!times) this.delivered.set(camera, (times = []));
+    times.push(now);
+    while (times.length > 0 && (times[0] as number) < now - DELIVERED_WINDOW_MS) times.shift();
+    this.deliveredTotal.set(camera, (this.deliveredTotal.get(camera) ?? 0) + 1);
+  }
+
   /** Tell every browser (on every replica, through the adapter) the camera list changed. */
   async broadcastCameras(): Promise<void> {
     this.io.emit('cameras', await this.cameraViews());
@@ -150,6 +178,7 @@ export class LiveWall {
 
   forget(camera: string): void {
     this.latest.delete(camera);
+    this.delivered.delete(camera);
     this.lastSnapshotWrite.delete(camera);
   }
 
@@ -165,6 +194,7 @@ export class LiveWall {
     this.latest.set(meta.camera, { meta, jpeg });
     this.io.local.to(ALL_ROOM).to(roomOf(meta.camera)).emit('frame', { meta, jpeg });
     this.framesOut++;
+    this.countDelivered(meta.camera);
     const now = Date.now();
     if (now - (this.lastSnapshotWrite.get(meta.camera) ?? 0) >= (this.options.snapshotEveryMs ?? 1000)) {
       this.lastSnapshotWrite.set(meta.camera, now);

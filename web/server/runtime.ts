@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { StreamsConfig } from '@chronotrace/contracts';
-import { CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, openPorts, type Env, type Logger, type Ports } from '@chronotrace/platform';
+import { ActivityJudge, CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, openPorts, type Env, type Logger, type Ports } from '@chronotrace/platform';
 import { CameraReconciler, IngestService, resolveFfmpeg } from '@chronotrace/media-server';
 import { AnalyticsService, PrivacyService, calibrationOf, frameSimilarityOf, openEmbedder, type Embedder } from '@chronotrace/pipeline';
 import { CameraService } from './camera-service';
@@ -16,6 +16,9 @@ export interface RuntimeOptions {
   ports?: Ports;
   logger?: Logger;
 }
+
+/** How often the embedded runtime samples its components' counters for /api/health. */
+export const ACTIVITY_SAMPLE_MS = 2_000;
 
 /**
  * One ChronoTrace process. Embedded mode runs everything here (ingest → privacy → wall) on the
@@ -40,6 +43,7 @@ export class Runtime {
     private readonly fanout: RedisFanout | null,
     private readonly ownsPorts: boolean,
     private readonly log: Logger,
+    private readonly sampler: NodeJS.Timeout | undefined,
   ) {}
 
   static async start(o: RuntimeOptions): Promise<Runtime> {
@@ -130,6 +134,34 @@ export class Runtime {
       const ing = ingest;
       const priv = privacy;
       const anal = analytics;
+      // Embedded components are judged by what they did lately (frames in, redacted, tracked, pushed).
+      const judge = new ActivityJudge();
+      const webRef: { current?: WebServer } = {};
+      const sample = (): void => {
+        const cams = Object.values(ing?.toJSON().cameras ?? {});
+        let processed = 0;
+        let failures = 0;
+        for (const c of Object.values(priv?.counters() ?? {})) {
+          processed += c.processed;
+          failures += c.failures;
+        }
+        const scene = anal?.toJSON().scene.cameras;
+        const wall = webRef.current?.wall.toJSON();
+        judge.add({
+          at: Date.now(),
+          camerasEnabled: cams.length,
+          camerasLive: cams.filter((c) => c.state === 'live').length,
+          ingestPublished: cams.reduce((n, c) => n + c.published, 0),
+          privacyProcessed: processed,
+          privacyFailures: failures,
+          analyticsProcessed: scene ? Object.values(scene).reduce((n, c) => n + c.processed, 0) : null,
+          wallOut: wall?.framesOut ?? 0,
+          wallClients: wall?.clients ?? 0,
+        });
+      };
+      const sampler = env.MODE === 'embedded' ? setInterval(sample, ACTIVITY_SAMPLE_MS) : undefined;
+      sampler?.unref();
+      if (sampler) started.push({ close: () => clearInterval(sampler) });
       const web = await WebServer.start({
         bus: ports.bus,
         store: ports.store,
@@ -142,14 +174,19 @@ export class Runtime {
         port: env.PORT,
         log: log.child({ component: 'web' }),
         ...(fanout ? { socketAdapter: fanout.adapter } : {}),
-        components: () => ({
-          ...(ing ? { ingest: { state: 'ok' as const, detail: `${ing.list().length} cameras` } } : {}),
-          ...(priv ? { privacy: { state: 'ok' as const, detail: `${priv.toJSON().replicas} frames at a time` } } : {}),
-          ...(anal ? { analytics: { state: 'ok' as const, detail: `${anal.match.stats().core.matcher.queries} armed queries` } } : {}),
-          ...(fanout ? { redis: fanout.health() } : {}),
-        }),
+        components: () => {
+          const v = judge.judge();
+          return {
+            ...(ing ? { ingest: v.ingest } : {}),
+            ...(priv ? { privacy: v.privacy } : {}),
+            ...(anal && v.analytics ? { analytics: { ...v.analytics, detail: `${v.analytics.detail}; ${anal.match.stats().core.matcher.queries} armed queries` } } : {}),
+            ...(env.MODE === 'embedded' ? { wall: v.wall } : {}),
+            ...(fanout ? { redis: fanout.health() } : {}),
+          };
+        },
       });
-      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, reconciler, fanout, !o.ports, log);
+      webRef.current = web;
+      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, reconciler, fanout, !o.ports, log, sampler);
     } catch (e) {
       for (const s of started.reverse()) await s.close();
       if (!o.ports) await ports.close();
@@ -164,6 +201,7 @@ export class Runtime {
   /** Drains in order: stop ingest (no new frames), finish in-flight redactions, tracking and matching, webhooks, close the wall, then the ports. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.sampler);
       this.reconciler?.close();
       this.catalog.close();
       await this.ingest?.close();

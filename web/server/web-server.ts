@@ -76,6 +76,7 @@ export class WebServer {
     });
     const views = async () => (await o.cameras.list()).map((r) => toCameraView(r, this.health));
     this.wall = new LiveWall(this.http, o.bus, o.store, this.health, views, o.instance, o.log.child({ component: 'wall' }));
+    this.health.deliveredFrom((camera) => this.wall.deliveredFps(camera));
     if (o.socketAdapter) this.wall.io.adapter(o.socketAdapter);
   }
 

@@ -52,6 +52,30 @@ export async function toGreySmall(jpeg: Uint8Array, width = DEFAULT_MOTION_WIDTH
   };
 }
 
+/**
+ * The same small grey image from a frame already decoded to interleaved RGB (area average of each
+ * cell, BT.601 luma): the privacy stage decodes each frame once and gates and redacts that decode.
+ */
+export function greySmallFromRgb(rgb: { data: Uint8Array; width: number; height: number }, width = DEFAULT_MOTION_WIDTH): GreyImage {
+  const { data, width: W, height: H } = rgb;
+  if (data.length !== W * H * 3) throw new GreyImageError(`RGB frame ${W}×${H} needs ${W * H * 3} bytes, got ${data.length}`);
+  const w = Math.max(1, Math.min(width, W));
+  const h = Math.max(1, Math.round((H * w) / W));
+  const sum = new Float64Array(w * h);
+  const count = new Uint32Array(w * h);
+  for (let y = 0; y < H; y++) {
+    const row = Math.min(h - 1, Math.floor((y * h) / H)) * w;
+    for (let x = 0, i = y * W * 3; x < W; x++, i += 3) {
+      const cell = row + Math.min(w - 1, Math.floor((x * w) / W));
+      sum[cell] = (sum[cell] as number) + 0.299 * (data[i] as number) + 0.587 * (data[i + 1] as number) + 0.114 * (data[i + 2] as number);
+      count[cell] = (count[cell] as number) + 1;
+    }
+  }
+  const grey = new Uint8Array(w * h);
+  for (let i = 0; i < grey.length; i++) grey[i] = Math.round((sum[i] as number) / Math.max(1, count[i] as number));
+  return { width: w, height: h, data: grey, sourceWidth: W, sourceHeight: H };
+}
+
 function takeFirstChannel(data: Uint8Array, channels: number): Uint8Array {
   const out = new Uint8Array(data.length / channels);
   for (let i = 0; i < out.length; i++) out[i] = data[i * channels] ?? 0;

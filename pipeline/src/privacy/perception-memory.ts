@@ -1,5 +1,5 @@
 import type { Box, DetectedObjectBox, ModelVersion } from '@chronotrace/contracts';
-import { MotionGate, toGreySmall, type MotionGateOptions, type MotionReason } from '../motion';
+import { MotionGate, toGreySmall, type GreyImage, type MotionGateOptions, type MotionReason } from '../motion';
 import { coverage, growBox } from './box-geometry';
 import { RegionCarrier, type RegionCarrierOptions } from './region-carrier';
 
@@ -58,6 +58,23 @@ export type BoxDetectorKind = 'faces' | 'text';
 interface Remembered<B extends Box> {
   detection: Promise<B[]>;
   size: FrameSize;
+  /** The detection has finished (or failed). */
+  settled: boolean;
+  /**
+   * It was started for something new (a first analysis, motion no region explained): later frames wait
+   * for it. A routine one (the analysis rate) is not waited for: they carry the regions of the last
+   * finished detection meanwhile.
+   */
+  urgent: boolean;
+}
+
+function remembered<B extends Box>(detection: Promise<B[]>, size: FrameSize, urgent: boolean): Remembered<B> {
+  const r: Remembered<B> = { detection, size, settled: false, urgent };
+  detection.then(
+    () => (r.settled = true),
+    () => (r.settled = true),
+  );
+  return r;
 }
 
 /** A frame's size in pixels. */
@@ -92,6 +109,10 @@ interface CameraMemory {
   deferred: number;
   /** Frames not shown: due for analysis, every thread busy, carried regions too old. */
   heldBack: number;
+  /** The analysis being claimed now is urgent (see Remembered.urgent). */
+  urgent: boolean;
+  /** The kinds a detection has finished for at least once (their carriers hold regions to carry). */
+  confirmed: Set<BoxDetectorKind | 'objects'>;
 }
 
 /**
@@ -111,7 +132,7 @@ export class PerceptionMemory {
   private camera(camera: string): CameraMemory {
     let c = this.cameras.get(camera);
     if (!c) {
-      c = { gate: new MotionGate({ ...this.motion, camera }), chain: Promise.resolve(), last: undefined, lastBoxes: {}, frames: 0, detectorRuns: 0, reused: 0, facesReused: 0, textReused: 0, wholeFrameAt: {}, analysedAt: undefined, carried: 0, examined: [], deferred: 0, heldBack: 0,
+      c = { gate: new MotionGate({ ...this.motion, camera }), chain: Promise.resolve(), last: undefined, lastBoxes: {}, frames: 0, detectorRuns: 0, reused: 0, facesReused: 0, textReused: 0, wholeFrameAt: {}, analysedAt: undefined, carried: 0, examined: [], deferred: 0, heldBack: 0, urgent: true, confirmed: new Set(),
         carriers: { objects: new RegionCarrier(this.carry), faces: new RegionCarrier(this.carry), text: new RegionCarrier(this.carry) },
       };
       this.cameras.set(camera, c);
@@ -122,11 +143,11 @@ export class PerceptionMemory {
   /**
    * Runs the camera's motion gate on the frame (a small grey copy). Calls of one camera are applied in
    * call order, whatever order their decodes finish in. Never rejects: a frame the gate cannot read
-   * goes to the detector ('gate-error').
+   * goes to the detector ('gate-error'). `decoded`: the small grey image when the caller made it already.
    */
-  gate(camera: string, jpeg: Uint8Array, at: number): Promise<GateVerdict> {
+  gate(camera: string, jpeg: Uint8Array, at: number, decoded?: Promise<GreyImage>): Promise<GateVerdict> {
     const c = this.camera(camera);
-    const grey = toGreySmall(jpeg);
+    const grey = decoded ?? toGreySmall(jpeg);
     // Decodes run in parallel; only processFrame (cheap, stateful) is serialised.
     const verdict = c.chain.then(async (): Promise<GateVerdict> => {
       c.frames++;
@@ -146,8 +167,7 @@ export class PerceptionMemory {
   remember(camera: string, detection: Promise<DetectedObjectBox[]>, size: FrameSize): void {
     const c = this.camera(camera);
     c.detectorRuns++;
-    c.last = { detection, size };
-    detection.catch(() => undefined);
+    c.last = remembered(detection, size, c.urgent);
   }
 
   /**
@@ -162,7 +182,7 @@ export class PerceptionMemory {
     const last = c.last;
     if (!last || !sameSize(last.size, size)) return null;
     try {
-      await last.detection;
+      if (last.settled || last.urgent || !c.confirmed.has('objects')) await last.detection;
       c.reused++;
       return { objects: c.carriers.objects.predictLatest(at, still), redact: c.carriers.objects.predict(at, still) };
     } catch {
@@ -173,8 +193,8 @@ export class PerceptionMemory {
 
   /** Records a face or text detection just started for the camera: later still frames of the same size reuse its boxes. */
   rememberBoxes(camera: string, kind: BoxDetectorKind, detection: Promise<Box[]>, size: FrameSize): void {
-    this.camera(camera).lastBoxes[kind] = { detection, size };
-    detection.catch(() => undefined);
+    const c = this.camera(camera);
+    c.lastBoxes[kind] = remembered(detection, size, c.urgent);
   }
 
   /** A detector was off for this camera's frame: its last boxes may be out of date when it is turned on again. */
@@ -193,7 +213,7 @@ export class PerceptionMemory {
     const last = c.lastBoxes[kind];
     if (!last || !sameSize(last.size, size)) return null;
     try {
-      await last.detection;
+      if (last.settled || last.urgent || !c.confirmed.has(kind)) await last.detection;
       if (kind === 'faces') c.facesReused++;
       else c.textReused++;
       return c.carriers[kind].predict(at, still);
@@ -209,8 +229,10 @@ export class PerceptionMemory {
    * confirm that are still held. Called inside the remembered detection, so frames waiting on it see it.
    */
   confirm<K extends BoxDetectorKind | 'objects'>(camera: string, kind: K, boxes: K extends 'objects' ? DetectedObjectBox[] : Box[], at: number): K extends 'objects' ? DetectedObjectBox[] : Box[] {
-    const carrier = this.camera(camera).carriers[kind] as RegionCarrier<Box>;
+    const c = this.camera(camera);
+    const carrier = c.carriers[kind] as RegionCarrier<Box>;
     carrier.update(boxes, at);
+    c.confirmed.add(kind);
     return [...boxes, ...carrier.held(at)] as K extends 'objects' ? DetectedObjectBox[] : Box[];
   }
 
@@ -243,6 +265,8 @@ export class PerceptionMemory {
       c.heldBack++;
       return 'hold';
     }
+    // Urgent: something may be there that no region covers yet; frames after it wait for its result.
+    c.urgent = last === undefined || at < last || at - last < intervalMs;
     c.analysedAt = at;
     c.examined = [...motion];
     return 'analyse';

@@ -3,6 +3,7 @@ import type { Box, DetectedObjectBox, FrameMeta, ModelVersion, MotionDecision, P
 import { createLogger, type Logger } from '@chronotrace/platform';
 import { headRegion } from '../detect/head-region';
 import { LatencyWindow } from '../inference/latency-window';
+import { greySmallFromRgb } from '../motion';
 import { coverage, roundBox } from './box-geometry';
 import { PrivacyTimeoutError, withTimeout } from './errors';
 import { FaceDetector } from './face-detector';
@@ -43,8 +44,23 @@ export interface PrivacyPlan {
   analyse: boolean;
   /** Under load, with carried regions too old to trust: the frame is not shown (never shown raw either). */
   holdBack?: boolean;
+  /** The frame decoded once (RGB), when planned with a gate. */
+  rgb?: Promise<DecodedFrame>;
   /** An analysis frame's detections, claimed when planned and settled by process(). */
   pending?: { objects: Deferred<DetectedObjectBox[]>; faces: Deferred<Box[]>; text: Deferred<Box[]> };
+}
+
+interface DecodedFrame {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+/** The frame as interleaved RGB; rejects with the decoder's reason on a frame that is not an image. */
+async function decodeRgb(jpeg: Uint8Array): Promise<DecodedFrame> {
+  if (jpeg.length === 0) throw new Error('empty frame body');
+  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
 }
 
 interface Deferred<T> {
@@ -191,9 +207,12 @@ export class PrivacyCore {
     const { camera, capturedAt } = frame.meta;
     const interval = frame.analysisIntervalMs ?? this.analysisIntervalMs;
     const defer = busy ? { maxCarryMs: Math.max(this.maxCarryMs, 2 * interval), busy } : undefined;
-    return this.memory.gate(camera, frame.jpeg, capturedAt).then((verdict) => {
+    // One decode per frame: the gate's small grey image and the redaction both use it.
+    const rgb = decodeRgb(frame.jpeg);
+    rgb.catch(() => undefined);
+    return this.memory.gate(camera, frame.jpeg, capturedAt, rgb.then((d) => greySmallFromRgb({ data: d.data, width: d.width, height: d.height }))).then((verdict) => {
       const decision = verdict.runDetector ? this.memory.analysisDue(camera, capturedAt, interval, verdict.regions, defer) : 'carry';
-      if (decision !== 'analyse') return { verdict, analyse: false, ...(decision === 'hold' ? { holdBack: true } : {}) };
+      if (decision !== 'analyse') return { verdict, analyse: false, rgb, ...(decision === 'hold' ? { holdBack: true } : {}) };
       // Claimed now, in the camera's frame order: a later frame of the camera (on any core of the pool)
       // waits for this frame's detections instead of finding none and running its own.
       const pending = { objects: deferred<DetectedObjectBox[]>(), faces: deferred<Box[]>(), text: deferred<Box[]>() };
@@ -201,7 +220,7 @@ export class PrivacyCore {
       this.memory.remember(camera, pending.objects.promise, size);
       this.memory.rememberBoxes(camera, 'faces', pending.faces.promise, size);
       this.memory.rememberBoxes(camera, 'text', pending.text.promise, size);
-      return { verdict, analyse: true, pending };
+      return { verdict, analyse: true, pending, rgb };
     });
   }
 
@@ -243,12 +262,14 @@ export class PrivacyCore {
 
   private async run(frame: PrivacyFrame, settings: PrivacySettings, t0: number, plan: Promise<PrivacyPlan>): Promise<{ ok: true; meta: RedactedFrameMeta; jpeg: Buffer }> {
     const objectDetector = this.objects;
-    const { width, height } = await step('invalid-frame', async () => {
+    const planned = await plan;
+    const decoded = planned.rgb ? await step('invalid-frame', () => planned.rgb as Promise<DecodedFrame>) : undefined;
+    const { width, height } = decoded ?? (await step('invalid-frame', async () => {
       if (frame.jpeg.length === 0) throw new Error('empty frame body');
       const m = await sharp(frame.jpeg).metadata();
       if (!m.width || !m.height) throw new Error(`cannot read frame size (format ${m.format ?? 'unknown'})`);
       return { width: m.width, height: m.height };
-    });
+    }));
     const size = { width, height };
     const camera = frame.meta.camera;
     const memory = this.memory;
@@ -257,7 +278,7 @@ export class PrivacyCore {
     // camera's analysis rate, and whenever something moves that no carried region covers); every other
     // frame is redacted with the regions carried from the last detection (moved, grown with their age).
     // A still frame (nothing moved) reuses them as they were. No usable carried region: analyse.
-    const { verdict, analyse, pending } = await plan;
+    const { verdict, analyse, pending } = planned;
     const still = verdict ? !verdict.runDetector : false;
     const detect = async (on: boolean, d: PrivacyDetector, reason: PrivacyFailure, lat: LatencyWindow, kind: BoxDetectorKind, focus: () => Promise<DetectFocus | undefined>): Promise<Box[]> => {
       if (!on) {
@@ -328,7 +349,7 @@ export class PrivacyCore {
     const heads = settings.heads ? found.value.redact.filter((o) => o.label === 'person').map(headRegion) : [];
     const tr = performance.now();
     const out = await step('redactor', () =>
-      this.redactor.redact({ jpeg: frame.jpeg, width, height, boxes: [...faces.value, ...plates.value, ...heads], method: settings.method, margin: settings.margin }),
+      this.redactor.redact({ jpeg: frame.jpeg, width, height, boxes: [...faces.value, ...plates.value, ...heads], method: settings.method, margin: settings.margin, ...(decoded ? { rgb: decoded.data } : {}) }),
     );
     this.latency.redact.add(performance.now() - tr);
     const models: ModelVersion[] = [

@@ -14,6 +14,8 @@ export const DEFAULT_PRIVACY_RETRY_DELAY_MS = 500;
  * (≈ 100 ms) at a 10 fps video rate; a camera further behind skips its oldest frames to stay live.
  */
 export const DEFAULT_PRIVACY_QUEUE_PER_CAMERA = 3;
+/** Frames of one camera redacted at once (published in capture order). */
+export const DEFAULT_PRIVACY_IN_FLIGHT_PER_CAMERA = 3;
 
 export interface PrivacyStageOptions {
   bus: Bus;
@@ -39,6 +41,12 @@ export interface PrivacyStageOptions {
   retryDelayMs?: number;
   /** Frames of one camera waiting at most; when more arrive the oldest is skipped. Default DEFAULT_PRIVACY_QUEUE_PER_CAMERA (3). */
   queuePerCamera?: number;
+  /**
+   * Frames of one camera redacted side by side (they still leave in capture order). Default
+   * DEFAULT_PRIVACY_IN_FLIGHT_PER_CAMERA (3): a 10 fps camera keeps up while each frame waits its
+   * turn for the decoders and encoders.
+   */
+  inFlightPerCamera?: number;
   logger?: Logger;
 }
 
@@ -84,8 +92,10 @@ export class PrivacyStage {
   private inFlight = 0;
   /** Each camera's frames waiting, in capture order (at most queuePerCamera: older ones are skipped). */
   private readonly waiting = new Map<string, BusMessage<'frames.raw'>[]>();
-  /** Cameras with a frame being redacted now (one at a time per camera). */
-  private readonly busy = new Set<string>();
+  /** Frames of each camera being redacted now (at most inFlightPerCamera). */
+  private readonly busy = new Map<string, number>();
+  /** Per camera, the publish of its latest started frame: frames are redacted side by side but leave in order. */
+  private readonly turns = new Map<string, Promise<void>>();
   /** Capture time of the newest frame started per camera. */
   private readonly startedAt = new Map<string, number>();
   /** When each camera last got a core (a dispatch counter), for taking cameras in turn. */
@@ -107,6 +117,7 @@ export class PrivacyStage {
       deliverFrom: options.deliverFrom ?? 'new',
       retryDelayMs: options.retryDelayMs ?? DEFAULT_PRIVACY_RETRY_DELAY_MS,
       queuePerCamera: options.queuePerCamera ?? DEFAULT_PRIVACY_QUEUE_PER_CAMERA,
+      inFlightPerCamera: options.inFlightPerCamera ?? DEFAULT_PRIVACY_IN_FLIGHT_PER_CAMERA,
     };
     if (!Number.isInteger(this.o.queuePerCamera) || this.o.queuePerCamera < 1) throw new RangeError(`queuePerCamera must be an integer ≥ 1, got ${this.o.queuePerCamera}`);
     this.analysisFpsFor = options.analysisFpsFor;
@@ -175,9 +186,9 @@ export class PrivacyStage {
   }
 
   /**
-   * Starts waiting frames while the core has capacity: one frame per camera at a time (so a camera's
-   * redacted frames leave in capture order and each sees the regions its predecessor carried), cameras
-   * in turn: the camera served longest ago goes first (capture time breaks ties). Picking the oldest
+   * Starts waiting frames while the core has capacity: up to inFlightPerCamera frames of a camera at a
+   * time, planned in capture order (so each sees the regions its predecessor carried) and published in
+   * capture order, cameras in turn: the camera served longest ago goes first (capture time breaks ties). Picking the oldest
    * frame instead starves the cameras whose frames arrive just before a core frees up.
    */
   private pump(): void {
@@ -186,7 +197,7 @@ export class PrivacyStage {
       let next: BusMessage<'frames.raw'> | undefined;
       for (const [camera, queue] of this.waiting) {
         const m = queue[0];
-        if (!m || this.busy.has(camera)) continue;
+        if (!m || (this.busy.get(camera) ?? 0) >= this.o.inFlightPerCamera) continue;
         if (!next) next = m;
         else {
           const a = this.lastServed.get(m.camera) ?? 0;
@@ -199,24 +210,33 @@ export class PrivacyStage {
       const queue = this.waiting.get(m.camera) as BusMessage<'frames.raw'>[];
       queue.shift();
       if (queue.length === 0) this.waiting.delete(m.camera);
-      this.busy.add(m.camera);
+      this.busy.set(m.camera, (this.busy.get(m.camera) ?? 0) + 1);
+      // This frame publishes after the camera's previous one (capture order), whichever finishes first.
+      const previous = this.turns.get(m.camera) ?? Promise.resolve();
+      let done: () => void = () => undefined;
+      const turn = new Promise<void>((r) => (done = r));
+      this.turns.set(m.camera, turn);
       this.startedAt.set(m.camera, capturedAt(m));
       this.lastServed.set(m.camera, ++this.serveCount);
-      const run: Promise<void> = this.processOne(m)
+      const run: Promise<void> = this.processOne(m, previous)
         .catch((err: unknown) => {
           this.log.error({ err, camera: m.camera }, 'privacy stage failed on a frame: redelivered');
           m.nak(this.o.retryDelayMs);
         })
         .finally(() => {
+          done();
+          if (this.turns.get(m.camera) === turn) this.turns.delete(m.camera);
           this.active.delete(run);
-          this.busy.delete(m.camera);
+          const n = (this.busy.get(m.camera) ?? 1) - 1;
+          if (n > 0) this.busy.set(m.camera, n);
+          else this.busy.delete(m.camera);
           this.pump();
         });
       this.active.add(run);
     }
   }
 
-  private async processOne(m: BusMessage<'frames.raw'>): Promise<void> {
+  private async processOne(m: BusMessage<'frames.raw'>, previous: Promise<void>): Promise<void> {
     this.inFlight++;
     const counters = this.camera(m.camera);
     try {
@@ -250,6 +270,8 @@ export class PrivacyStage {
         m.ack();
         return;
       }
+      // The camera's previous frame leaves first (a failed one too: it no longer holds its turn).
+      await previous;
       // Record first, then publish: a replica dying between the two leaves a record of a frame never shown
       // (harmless), never a shown frame without its record (redelivered frames may be skipped as stale).
       const r = result.meta.redaction;

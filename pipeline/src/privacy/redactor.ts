@@ -26,6 +26,8 @@ export interface RedactInput {
   method: RedactionMethod;
   /** Grow every box by this fraction of its size on each side. */
   margin: number;
+  /** The frame already decoded (interleaved RGB, `width × height × 3`): not decoded again. It is redacted in place. */
+  rgb?: Buffer;
 }
 
 export interface RedactOutput {
@@ -60,7 +62,10 @@ export class Redactor {
   }
 
   async redact(input: RedactInput): Promise<RedactOutput> {
-    const { data, info } = await sharp(input.jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } =
+      input.rgb && input.rgb.length === input.width * input.height * 3
+        ? { data: input.rgb, info: { width: input.width, height: input.height } }
+        : await sharp(input.jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const regions = redactionRegions(input.boxes, input.margin, info.width, info.height);
     const raw = { width: info.width, height: info.height, channels: 3 as const };
     if (input.method === 'pixelate') {

@@ -74,7 +74,7 @@ describe('PrivacyStage (detector doubles, InProcessBus, PgliteStore)', () => {
         m.ack();
       }
     });
-    const stage = new PrivacyStage({ bus, redactions: store.redactions, core, settingsFor: () => SETTINGS, batch: 16, queuePerCamera: 2 });
+    const stage = new PrivacyStage({ bus, redactions: store.redactions, core, settingsFor: () => SETTINGS, batch: 16, queuePerCamera: 2, inFlightPerCamera: 1 });
     await stage.start();
     await bus.publish('frames.raw', 'skip1', { meta: rawMeta('skip1', 1), body: jpeg }, { msgId: 'skip1:1000:1' });
     await until('the first frame held', () => calls === 1);
