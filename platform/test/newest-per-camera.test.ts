@@ -52,3 +52,14 @@ describe('newestPerCamera', () => {
     expect(newestPerCamera([])).toEqual({ keep: [], skipped: [] });
   });
 });
+
+describe('newestPerCamera with several kept per camera', () => {
+  it('keeps the newest N of each camera, in batch order', () => {
+    const mk = (camera: string, capturedAt: number, seq: number): BusMessage<'frames.raw'> =>
+      ({ camera, seq, envelope: { meta: { camera, frameId: `${camera}:${seq}`, seq, capturedAt, width: 1, height: 1 } } }) as unknown as BusMessage<'frames.raw'>;
+    const batch = [mk('a', 1, 1), mk('a', 2, 2), mk('b', 1, 3), mk('a', 3, 4), mk('a', 4, 5)];
+    const { keep, skipped } = newestPerCamera(batch, 2);
+    expect(keep.map((m) => m.seq)).toEqual([3, 4, 5]);
+    expect(skipped.map((m) => m.seq)).toEqual([1, 2]);
+  });
+});

@@ -4,6 +4,7 @@ import type { AlertRepository, Logger, SceneRepository } from '@chronotrace/plat
 import type { AccessPolicy, ApiAction } from './auth';
 import { redactSource, type CameraService } from './camera-service';
 import type { HealthBoard } from './health-board';
+import type { Metrics } from './metrics';
 import { readJsonBody, sendError, sendJson } from './http-json';
 import type { QueryService } from './query-service';
 import type { WebhookDispatcher } from './webhook-dispatcher';
@@ -24,6 +25,8 @@ export interface ApiServices {
   alertSnapshot(id: string): Uint8Array | null;
   /** Called after an alert was acknowledged here (to tell every browser). */
   onAlertAck(ack: { id: string; by: string; at: number }): void;
+  /** Prometheus metrics of this process, for GET /metrics. */
+  metrics(): Metrics;
 }
 
 /** Ids of queries (`q-…`), alerts (`al_…`) and webhooks (`wh-…`). */
@@ -66,6 +69,13 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
     );
     routes.push({ method, pattern, keys, action, handler });
   };
+
+  route('GET', '/metrics', 'health:read', async (_req, res) => {
+    const m = s.metrics();
+    const body = await m.text();
+    res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' });
+    res.end(body);
+  });
 
   route('GET', '/api/health', 'health:read', async (_req, res) => {
     const h = await s.system();
@@ -233,7 +243,7 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
 
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (!url.pathname.startsWith('/api/') && url.pathname !== '/api') return false;
+    if (!url.pathname.startsWith('/api/') && url.pathname !== '/api' && url.pathname !== '/metrics') return false;
     const started = Date.now();
     try {
       const candidates = routes.filter((r) => r.pattern.test(url.pathname));

@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type {
   Alert,
+  AlertMessage,
   CameraView,
   StandingQuery,
   ClientToServerEvents,
@@ -31,6 +32,14 @@ interface Latest {
 const ALL_ROOM = 'all-cameras';
 const ALERT_SNAPSHOTS_KEPT = 128;
 const roomOf = (camera: string): string => `camera:${camera}`;
+/** What the wall tells about each frame it pushes and each alert it receives. */
+export interface WallObserver {
+  frame(meta: RedactedFrameMeta, at: number): void;
+  alert(alert: AlertMessage): void;
+}
+
+/** Frames of one camera pushed from one bus batch at most (older ones are skipped to stay live). */
+export const WALL_FRAMES_PER_BATCH = 4;
 /** The delivered rate of a camera is counted over this window. */
 export const DELIVERED_WINDOW_MS = 5_000;
 /** A socket's watch commands are applied at most this often (the newest wins; the rest cost nothing). */
@@ -63,6 +72,7 @@ export class LiveWall {
   private readonly alertSnapshots = new Map<string, Uint8Array>();
   private closed = false;
   private framesOut = 0;
+  private observer: WallObserver | undefined;
   /** Push times per camera within the last DELIVERED_WINDOW_MS, and cumulative pushes. */
   private readonly delivered = new Map<string, number[]>();
   private readonly deliveredTotal = new Map<string, number>();
@@ -95,7 +105,8 @@ export class LiveWall {
       'frames.redacted',
       { durable: `web-wall-${this.instance}`, batch: 32, deliverFrom: 'new', ackWaitMs: 5_000, expireAfterIdleMs: 5 * 60_000 },
       async (msgs) => {
-        const { keep, skipped } = newestPerCamera(msgs);
+        // A smooth wall shows every frame; only a camera more than WALL_FRAMES_PER_BATCH behind skips.
+        const { keep, skipped } = newestPerCamera(msgs, WALL_FRAMES_PER_BATCH);
         for (const m of skipped) m.ack();
         this.skipped += skipped.length;
         for (const m of keep) {
@@ -119,6 +130,7 @@ export class LiveWall {
           }
           this.io.local.emit('alert', alert);
           this.alertsOut++;
+          this.observer?.alert(m.envelope.meta);
           m.ack();
         }
       },
@@ -146,6 +158,11 @@ export class LiveWall {
     if (mem) return mem;
     const stored = await this.store.snapshots.getLatest(camera);
     return stored ? { meta: stored.meta, jpeg: stored.jpeg } : null;
+  }
+
+  /** Told of every frame pushed and every alert received (the /metrics histograms). */
+  observe(observer: WallObserver): void {
+    this.observer = observer;
   }
 
   /** Redacted frames per second pushed for a camera over the last DELIVERED_WINDOW_MS. */
@@ -195,6 +212,7 @@ export class LiveWall {
     this.io.local.to(ALL_ROOM).to(roomOf(meta.camera)).emit('frame', { meta, jpeg });
     this.framesOut++;
     this.countDelivered(meta.camera);
+    this.observer?.frame(meta, Date.now());
     const now = Date.now();
     if (now - (this.lastSnapshotWrite.get(meta.camera) ?? 0) >= (this.options.snapshotEveryMs ?? 1000)) {
       this.lastSnapshotWrite.set(meta.camera, now);

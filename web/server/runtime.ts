@@ -174,6 +174,10 @@ export class Runtime {
         port: env.PORT,
         log: log.child({ component: 'web' }),
         ...(fanout ? { socketAdapter: fanout.adapter } : {}),
+        counters: {
+          ...(ing ? { ingest: () => Object.fromEntries(Object.entries(ing.toJSON().cameras).map(([k, c]) => [k, c.published])) } : {}),
+          ...(priv ? { privacy: () => priv.counters() } : {}),
+        },
         components: () => {
           const v = judge.judge();
           return {

@@ -10,6 +10,7 @@ import { HealthBoard } from './health-board';
 import { createApi, toCameraView } from './http-api';
 import { sendError } from './http-json';
 import { LiveWall } from './live-wall';
+import { Metrics, type MetricSources } from './metrics';
 import type { QueryService } from './query-service';
 import type { WebhookDispatcher } from './webhook-dispatcher';
 
@@ -31,6 +32,8 @@ export interface WebServerOptions {
   policy?: AccessPolicy;
   /** Extra components for /api/health (ingest, privacy… in embedded mode). */
   components?: () => Record<string, { state: ComponentState; detail?: string }>;
+  /** Per-camera counters of the stages in this process, for /metrics (embedded mode). */
+  counters?: Pick<MetricSources, 'ingest' | 'privacy'>;
   /** Socket.io adapter factory (Redis in distributed mode). */
   socketAdapter?: Parameters<LiveWall['io']['adapter']>[0];
 }
@@ -42,6 +45,7 @@ export class WebServer {
   readonly http: HttpServer;
   readonly health: HealthBoard;
   readonly wall: LiveWall;
+  readonly metrics: Metrics;
   private readonly startedAt = Date.now();
   private closed = false;
   private unsubscribe: (() => void)[] = [];
@@ -61,6 +65,7 @@ export class WebServer {
       webhooks: o.webhooks,
       onAlertAck: (ack) => this.wall.broadcastAlertAck(ack),
       alertSnapshot: (id) => this.wall.alertSnapshot(id),
+      metrics: () => this.metrics,
     });
     // The app's listener goes on before Socket.io attaches (in LiveWall): Socket.io wraps the listeners
     // it finds and answers /socket.io/ itself, so nothing else may write to those responses.
@@ -77,6 +82,13 @@ export class WebServer {
     const views = async () => (await o.cameras.list()).map((r) => toCameraView(r, this.health));
     this.wall = new LiveWall(this.http, o.bus, o.store, this.health, views, o.instance, o.log.child({ component: 'wall' }));
     this.health.deliveredFrom((camera) => this.wall.deliveredFps(camera));
+    this.metrics = new Metrics({
+      cameras: async () => (await o.cameras.list()).map((c) => c.id),
+      health: (camera) => this.health.get(camera),
+      delivered: () => this.wall.deliveredTotals(),
+      ...o.counters,
+    });
+    this.wall.observe(this.metrics);
     if (o.socketAdapter) this.wall.io.adapter(o.socketAdapter);
   }
 

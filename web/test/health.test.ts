@@ -30,6 +30,18 @@ describe('/api/health in embedded mode', () => {
     const cam = ok.body.cameras.find((c) => c.camera === 'pattern');
     expect(cam?.fps).toBeGreaterThan(0);
     expect(cam?.deliveredFps).toBeGreaterThan(0);
+    // The same figures for Prometheus.
+    const metrics = await fetch(`${t.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await metrics.text();
+    const value = (series: string): number => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    expect(value('chronotrace_frames_ingested_total{camera="pattern"}')).toBeGreaterThan(0);
+    expect(value('chronotrace_privacy_frames_total{camera="pattern",outcome="redacted"}')).toBeGreaterThan(0);
+    expect(value('chronotrace_frames_delivered_total{camera="pattern"}')).toBeGreaterThan(0);
+    expect(value('chronotrace_capture_to_wall_seconds_count{camera="pattern"}')).toBeGreaterThan(0);
+    expect(value('chronotrace_camera_up{camera="pattern"}')).toBe(1);
+    expect(text).toMatch(/^chronotrace_process_cpu_seconds_total /m);
     // Break it: the privacy stage stops; ingest keeps publishing raw frames.
     await t.runtime.privacy?.close();
     const down = await waitFor('privacy judged down', async () => {
