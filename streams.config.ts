@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineStreams, type CameraConfigInput } from '@chronotrace/contracts';
 
 /*
@@ -12,13 +13,15 @@ import { defineStreams, type CameraConfigInput } from '@chronotrace/contracts';
 
 // Demo media from Debian's opencv-doc package (installed by .ci/run); cameras whose file is absent are left out.
 const OPENCV_DATA = '/usr/share/doc/opencv-doc/examples/data';
+// Without opencv-doc the street camera plays the clip the repository ships (media/demo/README.md).
+const STREET = existsSync(`${OPENCV_DATA}/vtest.avi`) ? `${OPENCV_DATA}/vtest.avi` : fileURLToPath(new URL('./media/demo/street.mp4', import.meta.url));
 
 const demo: CameraConfigInput[] = [
   {
     id: 'street',
     name: 'Street — pedestrians',
-    location: 'Pedestrian crossing (vtest.avi)',
-    source: `${OPENCV_DATA}/vtest.avi`,
+    location: 'Pedestrian crossing (OpenCV vtest.avi)',
+    source: STREET,
     fps: 10,
     analysisFps: 2,
     width: 640,

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import type { Box, DetectedObjectBox, FrameMeta, ModelVersion, MotionDecision, PrivacySettings, RedactedFrameMeta } from '@chronotrace/contracts';
 import { createLogger, type Logger } from '@chronotrace/platform';
 import { headRegion } from '../detect/head-region';
+import { plateRegion } from '../detect/plate-region';
 import { LatencyWindow } from '../inference/latency-window';
 import { greySmallFromRgb } from '../motion';
 import { coverage, roundBox } from './box-geometry';
@@ -347,9 +348,12 @@ export class PrivacyCore {
     if (faces.status === 'rejected') throw faces.reason;
     if (plates.status === 'rejected') throw plates.reason;
     const heads = settings.heads ? found.value.redact.filter((o) => o.label === 'person').map(headRegion) : [];
+    // Plates the text detector missed (blur, dirt, angle): the plate area of every large enough vehicle.
+    const plateAreas = settings.plates ? found.value.redact.filter((o) => PLATE_CARRIERS.has(o.label) && o.label !== 'motorcycle').flatMap((o) => plateRegion(o) ?? []) : [];
+    const plateBoxes = [...plates.value, ...plateAreas];
     const tr = performance.now();
     const out = await step('redactor', () =>
-      this.redactor.redact({ jpeg: frame.jpeg, width, height, boxes: [...faces.value, ...plates.value, ...heads], method: settings.method, margin: settings.margin, ...(decoded ? { rgb: decoded.data } : {}) }),
+      this.redactor.redact({ jpeg: frame.jpeg, width, height, boxes: [...faces.value, ...plateBoxes, ...heads], method: settings.method, margin: settings.margin, ...(decoded ? { rgb: decoded.data } : {}) }),
     );
     this.latency.redact.add(performance.now() - tr);
     const models: ModelVersion[] = [
@@ -363,7 +367,7 @@ export class PrivacyCore {
       height,
       redaction: {
         faces: faces.value.map(roundBox),
-        plates: plates.value.map(roundBox),
+        plates: plateBoxes.map(roundBox),
         heads: heads.map(roundBox),
         objects: found.value.boxes.map((o) => ({ ...roundBox(o), label: o.label, score: Math.round(o.score * 1000) / 1000 })),
         motion: found.value.motion,
