@@ -32,7 +32,7 @@ describe('parseSource', () => {
 describe('streams config schema', () => {
   it('fills defaults for a minimal camera', () => {
     const c = cameraSchema.parse({ id: 'cam-1', name: 'Cam', source: 'testsrc:testsrc' });
-    expect(c).toMatchObject({ fps: 2, width: 640, location: '', zones: [], enabled: true, privacy: { faces: true, plates: true, heads: true, method: 'pixelate' } });
+    expect(c).toMatchObject({ fps: 10, analysisFps: 2, width: 640, location: '', zones: [], enabled: true, privacy: { faces: true, plates: true, heads: true, method: 'pixelate' } });
   });
 
   it('names every bad field of a broken config, not just the first', () => {
