@@ -44,10 +44,10 @@ export async function closeUps(): Promise<EvalFrame[]> {
  * Small faces: for each face height in `sizes`, one 640×480 street frame holding every source face
  * at that size (head and shoulders, spread across the frame).
  */
-export async function smallFaces(sizes: number[] = [16, 20, 24, 28, 32, 40, 48, 64]): Promise<EvalFrame[]> {
+export async function smallFaces(sizes: number[] = [16, 20, 24, 28, 32, 40, 48, 64], options: { mirrored?: boolean } = {}): Promise<EvalFrame[]> {
   const background = await sharp(await fixture('street.jpg')).resize(640, 480, { fit: 'fill' }).toBuffer();
   const frames: EvalFrame[] = [];
-  for (const size of sizes) {
+  for (const size of sizes) for (const mirror of options.mirrored ? [false, true] : [false]) {
     const composites: sharp.OverlayOptions[] = [];
     const faces: Box[] = [];
     for (let i = 0; i < SOURCES.length; i++) {
@@ -65,14 +65,16 @@ export async function smallFaces(sizes: number[] = [16, 20, 24, 28, 32, 40, 48, 
       const scale = size / s.face.h;
       const cw = Math.max(1, Math.round((right - left) * scale));
       const ch = Math.max(1, Math.round((bottom - top) * scale));
-      const cut = await sharp(src).extract({ left, top, width: right - left, height: bottom - top }).resize(cw, ch, { fit: 'fill' }).toBuffer();
+      const cut = await sharp(src).extract({ left, top, width: right - left, height: bottom - top }).resize(cw, ch, { fit: 'fill' }).flop(mirror).toBuffer();
       const px = 60 + i * 200;
-      const py = 120 + (i % 2) * 120;
+      const py = 120 + ((i + (mirror ? 1 : 0)) % 2) * 120;
       composites.push({ input: cut, left: px, top: py });
-      faces.push({ x: px + (s.face.x - left) * scale, y: py + (s.face.y - top) * scale, w: s.face.w * scale, h: s.face.h * scale });
+      // Mirrored, the face sits at the same distance from the cut's other edge.
+      const fx = mirror ? cw - (s.face.x - left) * scale - s.face.w * scale : (s.face.x - left) * scale;
+      faces.push({ x: px + fx, y: py + (s.face.y - top) * scale, w: s.face.w * scale, h: s.face.h * scale });
     }
     const jpeg = await sharp(background).composite(composites).jpeg({ quality: 85 }).toBuffer();
-    frames.push({ name: `faces ${size}px`, jpeg, width: 640, height: 480, faces });
+    frames.push({ name: `faces ${size}px${mirror ? ' mirrored' : ''}`, jpeg, width: 640, height: 480, faces });
   }
   return frames;
 }
