@@ -24,7 +24,7 @@ export class WorkerExitedError extends InferenceError {
   override name = 'WorkerExitedError';
 }
 
-/** A model start or request took longer than allowed. */
+/** A model start, a model request or a whole frame's redaction took longer than allowed. */
 export class InferenceTimeoutError extends InferenceError {
   override name = 'InferenceTimeoutError';
   constructor(

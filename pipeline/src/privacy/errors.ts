@@ -1,21 +1,12 @@
+import { InferenceTimeoutError } from '../inference/errors';
+
 /** Programming and infrastructure errors of the privacy stage (expected outcomes are values: `{ ok: false, reason }`). */
 export class PrivacyError extends Error {
   override name = 'PrivacyError';
 }
 
-/** A detector or the redactor took longer than allowed. */
-export class PrivacyTimeoutError extends PrivacyError {
-  override name = 'PrivacyTimeoutError';
-  constructor(
-    readonly what: string,
-    readonly ms: number,
-  ) {
-    super(`${what} did not finish within ${ms} ms`);
-  }
-}
-
 // Model loading and worker errors belong to the inference plumbing; re-exported for the privacy stage's callers.
-export { DetectorClosedError, ModelLoadError, WorkerExitedError } from '../inference/errors';
+export { DetectorClosedError, InferenceTimeoutError, ModelLoadError, WorkerExitedError } from '../inference/errors';
 
 export function isPrivacyError(e: unknown): e is PrivacyError {
   return e instanceof PrivacyError;
@@ -25,7 +16,7 @@ export function isPrivacyError(e: unknown): e is PrivacyError {
 export async function withTimeout<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new PrivacyTimeoutError(what, ms)), ms);
+    timer = setTimeout(() => reject(new InferenceTimeoutError(what, ms)), ms);
     timer.unref();
   });
   try {

@@ -6,7 +6,7 @@ import { plateRegion } from '../detect/plate-region';
 import { LatencyWindow } from '../inference/latency-window';
 import { greySmallFromRgb } from '../motion';
 import { coverage, roundBox } from './box-geometry';
-import { PrivacyTimeoutError, withTimeout } from './errors';
+import { InferenceTimeoutError, withTimeout } from './errors';
 import { FaceDetector } from './face-detector';
 import { PerceptionMemory, type BoxDetectorKind, type GateVerdict, type PrivacyObjectDetector } from './perception-memory';
 import type { DetectFocus, PrivacyDetector } from './privacy-detector';
@@ -255,7 +255,8 @@ export class PrivacyCore {
       this.latency.total.add(performance.now() - t0);
       return result;
     } catch (e) {
-      if (e instanceof PrivacyTimeoutError) return this.fail('timeout', e.message, frame.meta);
+      // The frame's own deadline (a detector's hang arrives wrapped as that detector's failure).
+      if (e instanceof InferenceTimeoutError) return this.fail('timeout', e.message, frame.meta);
       if (e instanceof StepError) return this.fail(e.reason, e.message, frame.meta);
       return this.fail('redactor', e instanceof Error ? e.message : String(e), frame.meta);
     }
