@@ -1,6 +1,5 @@
 import { parseSource, type CameraHealth, type CameraState } from '@chronotrace/contracts';
-import { createLogger, type Logger } from '@chronotrace/platform';
-import { Backoff, type BackoffOptions } from './backoff';
+import { Backoff, createLogger, type BackoffOptions, type Logger } from '@chronotrace/platform';
 import { EnhancedEventEmitter } from './enhanced-events';
 import { ffmpegSourceFactory, type FrameSourceFactory, type SourceCameraConfig } from './frame-source-factory';
 import type { FrameSource, SourceExit, SourceFrame } from './frame-source';

@@ -2,7 +2,6 @@ import type { CameraConfig } from '@chronotrace/contracts';
 import { createLogger, type Bus, type Logger } from '@chronotrace/platform';
 import { IngestService, type IngestServiceOptions } from './ingest-service';
 
-export * from './backoff';
 export * from './camera-supervisor';
 export * from './enhanced-events';
 export * from './ffmpeg-binary';

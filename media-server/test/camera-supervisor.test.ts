@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CameraHealth } from '@chronotrace/contracts';
-import { createLogger } from '@chronotrace/platform';
-import { Backoff } from '../src/backoff';
+import { Backoff, createLogger } from '@chronotrace/platform';
 import { CameraSupervisor, type CameraFrame } from '../src/camera-supervisor';
 import { EnhancedEventEmitter } from '../src/enhanced-events';
 import type { FrameSource, FrameSourceEvents, FrameSourceStats } from '../src/frame-source';

@@ -12,6 +12,20 @@ const baseEnvSchema = z.object({
   /** embedded: one process, in-process bus, PGlite. distributed: NATS, PostgreSQL, Redis. */
   MODE: z.enum(['embedded', 'distributed']).default('embedded'),
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  /** NATS user and password (distributed mode; both or neither). Raw frames travel on NATS: never run it open on a network. */
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+  /** A NATS token instead of user and password. */
+  NATS_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  /**
+   * true: connect to NATS without credentials (a broker bound to loopback on a one-machine deployment, or
+   * tests). Without it distributed mode refuses to start with no credentials. Default false.
+   */
+  NATS_ALLOW_ANONYMOUS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** npm run start:distributed: privacy processes to run (each runs PRIVACY_REPLICAS frames at once). Default 2. */
+  PRIVACY_PROCESSES: z.coerce.number().int().min(1).max(32).default(2),
+  /** npm run start:distributed: analytics processes, one camera partition each. Default 1. */
+  ANALYTICS_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/test'),
   /** PostgreSQL schema for ChronoTrace's tables (distributed mode). Default: the server's search_path (public). */
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
@@ -85,6 +99,17 @@ const baseEnvSchema = z.object({
 });
 
 export const envSchema = baseEnvSchema.superRefine((e, ctx) => {
+  if ((e.NATS_USER === undefined) !== (e.NATS_PASSWORD === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [e.NATS_USER === undefined ? 'NATS_USER' : 'NATS_PASSWORD'], message: 'NATS_USER and NATS_PASSWORD go together' });
+  }
+  if (e.NATS_TOKEN !== undefined && e.NATS_USER !== undefined) ctx.addIssue({ code: 'custom', path: ['NATS_TOKEN'], message: 'give NATS_TOKEN or NATS_USER/NATS_PASSWORD, not both' });
+  if (e.MODE === 'distributed' && e.NATS_USER === undefined && e.NATS_TOKEN === undefined && !e.NATS_ALLOW_ANONYMOUS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['NATS_USER'],
+      message: 'distributed mode needs NATS credentials (NATS_USER and NATS_PASSWORD, or NATS_TOKEN); NATS_ALLOW_ANONYMOUS=true connects without them',
+    });
+  }
   if (e.EMBEDDER === 'clip-onnx' && !e.CLIP_MODEL_DIR) ctx.addIssue({ code: 'custom', path: ['CLIP_MODEL_DIR'], message: 'required when EMBEDDER=clip-onnx' });
   if (e.EMBEDDER === 'bedrock-nova' && !e.BEDROCK_REGION) ctx.addIssue({ code: 'custom', path: ['BEDROCK_REGION'], message: 'required when EMBEDDER=bedrock-nova' });
 });
@@ -99,6 +124,13 @@ export function hysteresisOf(e: Pick<Env, 'MATCH_HYSTERESIS'>): { n: number; m: 
 export function analyticsPartitionOf(e: Pick<Env, 'ANALYTICS_PARTITION'>): { index: number; count: number } {
   const [index = 0, count = 1] = e.ANALYTICS_PARTITION.split('/').map(Number);
   return { index, count };
+}
+
+/** NATS credentials for the connection options (none when anonymous). */
+export function natsAuthOf(e: Pick<Env, 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TOKEN'>): { user: string; pass: string } | { token: string } | Record<string, never> {
+  if (e.NATS_USER !== undefined && e.NATS_PASSWORD !== undefined) return { user: e.NATS_USER, pass: e.NATS_PASSWORD };
+  if (e.NATS_TOKEN !== undefined) return { token: e.NATS_TOKEN };
+  return {};
 }
 
 /** The matcher options of the live stage, and so of backtests. */

@@ -8,3 +8,5 @@ export * from './ports';
 export * from './camera-catalog';
 export * from './process-lifecycle';
 export * from './activity-judge';
+export * from './backoff';
+export * from './process-supervisor';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import type { Env } from './env';
+import { natsAuthOf, type Env } from './env';
 import type { Bus } from './bus/bus';
 import { InProcessBus } from './bus/in-process-bus';
 import { JetStreamBus } from './bus/jetstream-bus';
@@ -29,7 +29,7 @@ export async function openPorts(env: Env, name = 'chronotrace'): Promise<Ports> 
   } else {
     store = await openStore({ kind: 'postgres', url: env.DATABASE_URL, ...(env.DATABASE_SCHEMA ? { schema: env.DATABASE_SCHEMA } : {}) });
     try {
-      bus = await JetStreamBus.connect({ servers: env.NATS_URL, prefix: env.BUS_PREFIX, name });
+      bus = await JetStreamBus.connect({ servers: env.NATS_URL, prefix: env.BUS_PREFIX, name, auth: natsAuthOf(env) });
     } catch (e) {
       await store.close();
       throw e;

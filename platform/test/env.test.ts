@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EnvError, analyticsPartitionOf, matcherOptionsOf, parseEnv } from '../src/env';
+import { EnvError, analyticsPartitionOf, matcherOptionsOf, natsAuthOf, parseEnv } from '../src/env';
 
 function problems(source: Record<string, string>): string[] {
   try {
@@ -31,5 +31,19 @@ describe('environment of matching, webhooks and the embedder', () => {
     expect(problems({ EMBEDDER: 'bedrock-nova' })).toEqual(['BEDROCK_REGION: required when EMBEDDER=bedrock-nova']);
     expect(problems({ EMBEDDER: 'bedrock-nova', BEDROCK_REGION: 'mars' })[0]).toMatch(/^BEDROCK_REGION: must be an AWS region/);
     expect(problems({ EMBEDDER: 'bedrock-nova', BEDROCK_REGION: 'eu-west-1' })).toEqual([]);
+  });
+
+  it('distributed mode needs NATS credentials unless anonymous access is asked for by name', () => {
+    expect(problems({ MODE: 'distributed' })).toEqual([
+      'NATS_USER: distributed mode needs NATS credentials (NATS_USER and NATS_PASSWORD, or NATS_TOKEN); NATS_ALLOW_ANONYMOUS=true connects without them',
+    ]);
+    expect(problems({ MODE: 'distributed', NATS_USER: 'ct' })).toEqual(['NATS_PASSWORD: NATS_USER and NATS_PASSWORD go together']);
+    expect(problems({ MODE: 'distributed', NATS_TOKEN: 'short' })).toEqual(['NATS_TOKEN: must be at least 8 characters']);
+    expect(problems({ NATS_TOKEN: 'long-enough', NATS_USER: 'ct', NATS_PASSWORD: 'pw' })).toEqual(['NATS_TOKEN: give NATS_TOKEN or NATS_USER/NATS_PASSWORD, not both']);
+    expect(natsAuthOf(parseEnv({ MODE: 'distributed', NATS_USER: 'ct', NATS_PASSWORD: 'pw' }))).toEqual({ user: 'ct', pass: 'pw' });
+    expect(natsAuthOf(parseEnv({ MODE: 'distributed', NATS_TOKEN: 'long-enough' }))).toEqual({ token: 'long-enough' });
+    expect(natsAuthOf(parseEnv({ MODE: 'distributed', NATS_ALLOW_ANONYMOUS: 'true' }))).toEqual({});
+    // Embedded mode has no NATS.
+    expect(problems({})).toEqual([]);
   });
 });

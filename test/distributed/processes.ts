@@ -109,6 +109,16 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Throws when a process the test still needs has exited (so waits fail at once, with its output). */
 export function assertAlive(procs: readonly StageProcess[]): void {
   for (const p of procs) {

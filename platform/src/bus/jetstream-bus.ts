@@ -14,6 +14,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type PubAck,
 } from '@nats-io/jetstream';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -62,6 +63,8 @@ export interface JetStreamBusOptions {
   memoryStreamMaxBytes?: number;
   /** Connection name shown by the server. Default 'chronotrace'. */
   name?: string;
+  /** Credentials: user and password, or a token. Default: none. */
+  auth?: { user: string; pass: string } | { token: string } | Record<string, never>;
 }
 
 const PREFIX = /^[A-Za-z0-9_]{1,32}$/;
@@ -83,6 +86,14 @@ function headerBytes(msgId: string): number {
 
 function isApiError(err: unknown, code: number): boolean {
   return err instanceof JetStreamApiError && err.code === code;
+}
+
+/**
+ * The server has no stream for the subject: a restart lost the memory streams ("stream not found"), or a
+ * publish found no stream to take it (the client reports "jetstream is not enabled" on no responders).
+ */
+export function isMissingStream(err: unknown): boolean {
+  return isApiError(err, JetStreamApiCodes.StreamNotFound) || (err instanceof Error && err.name === 'JetStreamNotEnabled');
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -136,13 +147,18 @@ class JetStreamMessage<K extends StreamKind> implements BusMessage<K> {
   }
 }
 
+/** A consumer whose durable can be put back after the server lost it. */
+interface RestorableConsumer extends Consumer {
+  restore(): Promise<void>;
+}
+
 /**
  * One consume() call: a pull loop on the shared durable. It asks for at most `batch` messages at a time
  * and only when the previous ones have been handed to the handler and the handler is done, so an idle
  * replica is never starved by a busy one holding a backlog; messages arriving while a pull is open
  * are handed over at once (no waiting for the batch to fill).
  */
-class JetStreamConsumer<K extends StreamKind> implements Consumer {
+class JetStreamConsumer<K extends StreamKind> implements RestorableConsumer {
   private readonly counters = emptyConsumerStats();
   private readonly queue: JetStreamMessage<K>[] = [];
   private held: JetStreamMessage<K>[] = [];
@@ -193,11 +209,13 @@ class JetStreamConsumer<K extends StreamKind> implements Consumer {
         if (this.stopping) break;
         failures++;
         this.log.warn({ err, failures }, 'pull failed; retrying');
-        if (isApiError(err, JetStreamApiCodes.ConsumerNotFound) || isApiError(err, JetStreamApiCodes.StreamNotFound)) {
-          // Deleted under us (stream recreated, server restarted without state): put it back.
-          await this.bus.ensureConsumer(this.kind, this.consumerName, this.config).catch((e: unknown) => {
-            this.log.warn({ err: e }, 'cannot recreate consumer');
-          });
+        if (isApiError(err, JetStreamApiCodes.ConsumerNotFound) || isMissingStream(err)) {
+          // Deleted under us (stream recreated, a server restart lost the memory streams): put both back.
+          if (isMissingStream(err)) await this.bus.restoreStreams('stream not found by a consumer');
+          await this.bus.ensureConsumer(this.kind, this.consumerName, this.config).then(
+            () => this.log.info('consumer recreated'),
+            (e: unknown) => this.log.warn({ err: e }, 'cannot recreate consumer'),
+          );
         }
         await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
       }
@@ -260,6 +278,14 @@ class JetStreamConsumer<K extends StreamKind> implements Consumer {
     return { ...this.counters };
   }
 
+  /** Puts the durable back if the server lost it (after a restart), without waiting for the pull loop to find out. */
+  async restore(): Promise<void> {
+    if (this.stopping) return;
+    await this.bus.ensureConsumer(this.kind, this.consumerName, this.config).catch((err: unknown) => {
+      this.log.warn({ err }, 'cannot restore consumer yet');
+    });
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stopping = true;
@@ -288,9 +314,11 @@ class JetStreamConsumer<K extends StreamKind> implements Consumer {
  */
 export class JetStreamBus implements Bus {
   readonly kind = 'jetstream' as const;
-  private readonly consumers = new Set<Consumer>();
+  private readonly consumers = new Set<RestorableConsumer>();
   private readonly counters: BusStats = { published: 0, duplicates: 0, rejectedTooLarge: 0, publishErrors: 0 };
   private closing: Promise<void> | null = null;
+  /** The streams being put back after a server restart (one attempt at a time). */
+  private restoring: Promise<void> | null = null;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -299,6 +327,7 @@ export class JetStreamBus implements Bus {
     readonly prefix: string,
     readonly maxPayloadBytes: number,
     private readonly serverMaxPayload: number,
+    private readonly streamLimits: { dedupWindowMs: number; memoryMaxBytes: number },
     private readonly log: Logger,
   ) {}
 
@@ -310,6 +339,7 @@ export class JetStreamBus implements Bus {
     const nc = await connect({
       servers: options.servers,
       name: options.name ?? 'chronotrace',
+      ...options.auth,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
     });
@@ -318,8 +348,12 @@ export class JetStreamBus implements Bus {
       const js = jetstream(nc);
       const serverMax = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD_BYTES;
       const max = Math.min(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, serverMax);
-      const bus = new JetStreamBus(nc, js, jsm, prefix, max, serverMax, log);
-      await bus.ensureStreams(options.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS, options.memoryStreamMaxBytes ?? DEFAULT_MEMORY_STREAM_MAX_BYTES);
+      const limits = {
+        dedupWindowMs: options.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS,
+        memoryMaxBytes: options.memoryStreamMaxBytes ?? DEFAULT_MEMORY_STREAM_MAX_BYTES,
+      };
+      const bus = new JetStreamBus(nc, js, jsm, prefix, max, serverMax, limits, log);
+      await bus.ensureStreams();
       bus.watchStatus();
       return bus;
     } catch (err) {
@@ -328,7 +362,8 @@ export class JetStreamBus implements Bus {
     }
   }
 
-  private async ensureStreams(dedupWindowMs: number, memoryMaxBytes: number): Promise<void> {
+  private async ensureStreams(): Promise<void> {
+    const { dedupWindowMs, memoryMaxBytes } = this.streamLimits;
     for (const kind of Object.keys(STREAMS) as StreamKind[]) {
       const spec = STREAMS[kind];
       const name = jetStreamStreamName(this.prefix, kind);
@@ -364,10 +399,33 @@ export class JetStreamBus implements Bus {
     }
   }
 
+  /**
+   * Creates whatever stream the server lacks, as at connect: after a restart the server has lost its
+   * memory streams (frames), and their consumers with them, while the file streams came back from its
+   * store. Called on reconnect, by a publish that found no stream and by a consumer whose stream is gone;
+   * one attempt at a time, all callers share it. Never throws: a failure is logged and the next caller
+   * tries again.
+   */
+  restoreStreams(reason: string): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    this.restoring ??= this.ensureStreams()
+      .then(
+        () => this.log.info({ reason }, 'streams restored'),
+        (err: unknown) => this.log.warn({ err, reason }, 'cannot restore streams yet'),
+      )
+      .finally(() => {
+        this.restoring = null;
+      });
+    return this.restoring;
+  }
+
   private watchStatus(): void {
     void (async () => {
       for await (const s of this.nc.status()) {
         if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') this.log.warn({ status: s.type }, 'nats connection');
+        if (s.type === 'reconnect') {
+          void this.restoreStreams('reconnected').then(() => Promise.all([...this.consumers].map((c) => c.restore())));
+        }
       }
     })().catch(() => {});
   }
@@ -438,8 +496,17 @@ export class JetStreamBus implements Bus {
         detail: `${data.length} bytes (${wire} with headers) > max payload ${this.maxPayloadBytes} (server ${this.serverMaxPayload})`,
       };
     }
+    const subject = jetStreamSubject(this.prefix, kind, camera);
     try {
-      const ack = await this.js.publish(jetStreamSubject(this.prefix, kind, camera), data, { msgID: options.msgId });
+      let ack: PubAck;
+      try {
+        ack = await this.js.publish(subject, data, { msgID: options.msgId });
+      } catch (err) {
+        if (!isMissingStream(err)) throw err;
+        // The server restarted without this (memory) stream: put the streams back and try once more.
+        await this.restoreStreams(`publish to ${kind} found no stream`);
+        ack = await this.js.publish(subject, data, { msgID: options.msgId });
+      }
       if (ack.duplicate) this.counters.duplicates++;
       else this.counters.published++;
       return { ok: true, seq: ack.seq, duplicate: ack.duplicate };
@@ -463,7 +530,7 @@ export class JetStreamBus implements Bus {
   }
 
   /** Called by a consumer when it has closed. */
-  forget(consumer: Consumer): void {
+  forget(consumer: RestorableConsumer): void {
     this.consumers.delete(consumer);
   }
 
