@@ -13,6 +13,8 @@ export interface WallFrame {
 /** Events the server emits to browsers. */
 export interface ServerToClientEvents {
   frame: (frame: WallFrame) => void;
+  /** A redacted frame's metadata alone, for a camera the client plays as WebRTC video (see `video`). */
+  frameMeta: (meta: RedactedFrameMeta) => void;
   health: (health: CameraHealth) => void;
   cameras: (cameras: CameraView[]) => void;
   /** A standing query fired (the snapshot is at /api/alerts/:id/snapshot.jpg). */
@@ -27,6 +29,11 @@ export interface ServerToClientEvents {
 export interface ClientToServerEvents {
   /** Limit frame pushes to these cameras (all when omitted). */
   watch: (cameras: string[] | null) => void;
+  /**
+   * The cameras this client plays as WebRTC video: their frames come as `frameMeta` (no JPEG) while
+   * watched. An empty list: JPEG frames for every watched camera (the fallback).
+   */
+  video: (cameras: string[]) => void;
 }
 
 export interface InterServerEvents {

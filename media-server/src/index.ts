@@ -14,6 +14,9 @@ export * from './jpeg-dimensions';
 export * from './jpeg-frame-splitter';
 export * from './rtsp-source';
 export * from './test-pattern-source';
+export * from './video/h264-rtp-encoder';
+export * from './video/live-video-service';
+export * from './video/webrtc-config';
 
 export interface StartIngestOptions extends Omit<IngestServiceOptions, 'bus' | 'logger'> {
   bus: Bus;

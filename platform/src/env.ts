@@ -65,6 +65,21 @@ const baseEnvSchema = z.object({
       return i !== undefined && n !== undefined && n >= 1 && n <= 64 && i < n;
     }, 'needs 0 ≤ i < n ≤ 64')
     .default('0/1'),
+  /** Redacted live video over WebRTC (WHEP; one H.264 encoder per watched camera). off: the wall shows JPEG frames only. Default on. */
+  WEBRTC: z.enum(['on', 'off']).default('on'),
+  /** One IPv4 address WebRTC media sockets bind to and announce (e.g. 127.0.0.1, or the LAN address). Default: every interface. */
+  WEBRTC_ADDRESS: z.ipv4({ message: 'must be an IPv4 address' }).optional(),
+  /** UDP ports of the WebRTC media sockets, `min-max` (open them in the firewall). Default: any free port. */
+  WEBRTC_PORT_RANGE: z
+    .string()
+    .regex(/^\d{1,5}-\d{1,5}$/, 'must be min-max, e.g. 40000-40999')
+    .refine((s) => {
+      const [a, b] = s.split('-').map(Number);
+      return a !== undefined && b !== undefined && a >= 1024 && a < b && b <= 65535;
+    }, 'needs 1024 ≤ min < max ≤ 65535')
+    .optional(),
+  /** WebRTC viewers at once per web process. Default 64. */
+  WEBRTC_MAX_VIEWERS: z.coerce.number().int().min(1).max(1000).default(64),
   /** Hours of stored scene (tracks per frame) kept for backtests. Default 72. */
   SCENE_RETENTION_HOURS: z.coerce.number().positive().max(24 * 366).default(72),
   /** Public base URL of the wall (e.g. https://wall.example.org), for absolute snapshot links in webhook payloads. Default: relative links. */
@@ -124,6 +139,12 @@ export function hysteresisOf(e: Pick<Env, 'MATCH_HYSTERESIS'>): { n: number; m: 
 export function analyticsPartitionOf(e: Pick<Env, 'ANALYTICS_PARTITION'>): { index: number; count: number } {
   const [index = 0, count = 1] = e.ANALYTICS_PARTITION.split('/').map(Number);
   return { index, count };
+}
+
+/** WEBRTC_ADDRESS and WEBRTC_PORT_RANGE as the media-server's network options. */
+export function webRtcNetworkOf(e: Pick<Env, 'WEBRTC_ADDRESS' | 'WEBRTC_PORT_RANGE'>): { address: string | null; portRange: [number, number] | null } {
+  const range = e.WEBRTC_PORT_RANGE?.split('-').map(Number);
+  return { address: e.WEBRTC_ADDRESS ?? null, portRange: range && range.length === 2 ? [range[0]!, range[1]!] : null };
 }
 
 /** NATS credentials for the connection options (none when anonymous). */

@@ -21,12 +21,12 @@ export async function launchChromium(): Promise<Browser> {
  * A browser-test file's fixture: an embedded ChronoTrace with these cameras (the wall must be built)
  * and a headless Chromium, started before the file's tests and closed after them.
  */
-export function useWallUnderTest(cameras: CameraConfigInput[]): { readonly runtime: TestRuntime; readonly browser: Browser } {
+export function useWallUnderTest(cameras: CameraConfigInput[], env: Record<string, string> = {}): { readonly runtime: TestRuntime; readonly browser: Browser } {
   let runtime: TestRuntime | undefined;
   let browser: Browser | undefined;
   beforeAll(async () => {
     if (!existsSync(WEB_BUILD_HANDLER)) throw new Error('the wall is not built: run `npm run build` first (npm test does)');
-    runtime = await startTestRuntime(cameras);
+    runtime = await startTestRuntime(cameras, env);
     browser = await launchChromium();
   });
   afterAll(async () => {

@@ -11,7 +11,9 @@ export type ApiAction =
   | 'alerts:read'
   | 'alerts:ack'
   | 'webhooks:read'
-  | 'webhooks:write';
+  | 'webhooks:write'
+  /** Watch a camera's live video (WHEP). */
+  | 'video:read';
 
 export interface Principal {
   id: string;

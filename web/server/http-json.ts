@@ -7,8 +7,21 @@ export const MAX_JSON_BODY_BYTES = 64 * 1024;
 export type BodyResult = { ok: true; value: unknown } | { ok: false; status: 400 | 413 | 415; error: string };
 
 export async function readJsonBody(req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): Promise<BodyResult> {
+  const text = await readTextBody(req, 'application/json', limit);
+  if (!text.ok) return text;
+  try {
+    return { ok: true, value: JSON.parse(text.value) as unknown };
+  } catch (e) {
+    return { ok: false, status: 400, error: `request body is not valid JSON: ${(e as Error).message}` };
+  }
+}
+
+export type TextBodyResult = { ok: true; value: string } | { ok: false; status: 400 | 413 | 415; error: string };
+
+/** A text body of one content type (e.g. application/sdp), at most `limit` bytes. */
+export async function readTextBody(req: IncomingMessage, contentType: string, limit: number): Promise<TextBodyResult> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json') return { ok: false, status: 415, error: 'request body must be application/json' };
+  if (type !== contentType) return { ok: false, status: 415, error: `request body must be ${contentType}` };
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
     req.resume();
@@ -26,11 +39,7 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_JSON_BODY_B
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return { ok: false, status: 400, error: 'request body is empty' };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (e) {
-    return { ok: false, status: 400, error: `request body is not valid JSON: ${(e as Error).message}` };
-  }
+  return { ok: true, value: text };
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -32,6 +32,8 @@ interface Latest {
 const ALL_ROOM = 'all-cameras';
 const ALERT_SNAPSHOTS_KEPT = 128;
 const roomOf = (camera: string): string => `camera:${camera}`;
+/** Sockets that play a camera as WebRTC video: they get its frames' metadata, not the JPEG. */
+const videoRoomOf = (camera: string): string => `video:${camera}`;
 /** What the wall tells about each frame it pushes and each alert it receives. */
 export interface WallObserver {
   frame(meta: RedactedFrameMeta, at: number): void;
@@ -48,6 +50,8 @@ export const WATCH_APPLY_GAP_MS = 50;
 /** One socket's wish (the newest `watch`) and the loop that applies it. */
 interface WatchState {
   want: string[] | null;
+  /** Cameras the client plays as video (metadata only). */
+  video: string[];
   /** The client sent a watch (else it gets every camera once connected). */
   asked: boolean;
   dirty: boolean;
@@ -209,7 +213,9 @@ export class LiveWall {
     const prev = this.latest.get(meta.camera);
     if (prev && prev.meta.capturedAt > meta.capturedAt) return;
     this.latest.set(meta.camera, { meta, jpeg });
-    this.io.local.to(ALL_ROOM).to(roomOf(meta.camera)).emit('frame', { meta, jpeg });
+    const video = videoRoomOf(meta.camera);
+    this.io.local.to(ALL_ROOM).to(roomOf(meta.camera)).except(video).emit('frame', { meta, jpeg });
+    this.io.local.to(video).emit('frameMeta', meta);
     this.framesOut++;
     this.countDelivered(meta.camera);
     this.observer?.frame(meta, Date.now());
@@ -222,9 +228,10 @@ export class LiveWall {
 
   private async onConnection(socket: WallSocket): Promise<void> {
     socket.data.watch = null;
-    const state: WatchState = { want: null, asked: false, dirty: false, applying: false, timer: undefined, lastApplied: 0 };
+    const state: WatchState = { want: null, video: [], asked: false, dirty: false, applying: false, timer: undefined, lastApplied: 0 };
     this.watchStates.add(state);
     socket.on('watch', (cameras) => this.onWatch(socket, state, cameras));
+    socket.on('video', (cameras) => this.onVideo(socket, state, cameras));
     socket.on('disconnect', () => {
       clearTimeout(state.timer);
       this.watchStates.delete(state);
@@ -261,6 +268,14 @@ export class LiveWall {
     this.scheduleWatch(socket, state);
   }
 
+  /** A client's `video` list: applied by the same loop as `watch` (and as cheap per event). */
+  private onVideo(socket: WallSocket, state: WatchState, cameras: unknown): void {
+    state.video = Array.isArray(cameras) ? cameras.slice(0, 256).filter((c): c is string => typeof c === 'string' && c.length <= 64) : [];
+    state.dirty = true;
+    this.watchEvents++;
+    this.scheduleWatch(socket, state);
+  }
+
   private scheduleWatch(socket: WallSocket, state: WatchState): void {
     if (state.applying || state.timer || !state.dirty) return;
     const wait = Math.max(0, state.lastApplied + WATCH_APPLY_GAP_MS - Date.now());
@@ -278,6 +293,8 @@ export class LiveWall {
     const want = state.want;
     try {
       const target = new Set(want === null ? [ALL_ROOM] : want.map(roomOf));
+      // Metadata rooms only for cameras the client also watches (a hidden tab watches none).
+      for (const cam of state.video) if (want === null || want.includes(cam)) target.add(videoRoomOf(cam));
       // A snapshot of the rooms: leaving while iterating socket.rooms itself skips rooms.
       for (const room of [...socket.rooms]) if (room !== socket.id && !target.has(room)) await socket.leave(room);
       const missing = [...target].filter((r) => !socket.rooms.has(r));

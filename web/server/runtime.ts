@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { StreamsConfig } from '@chronotrace/contracts';
-import { ActivityJudge, CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, openPorts, type Env, type Logger, type Ports } from '@chronotrace/platform';
-import { CameraReconciler, IngestService, resolveFfmpeg } from '@chronotrace/media-server';
+import { ActivityJudge, CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, openPorts, webRtcNetworkOf, type Env, type Logger, type Ports } from '@chronotrace/platform';
+import { CameraReconciler, IngestService, LiveVideoService, resolveFfmpeg } from '@chronotrace/media-server';
 import { AnalyticsService, PrivacyService, calibrationOf, frameSimilarityOf, openEmbedder, type Embedder } from '@chronotrace/pipeline';
 import { CameraService } from './camera-service';
 import { QueryService } from './query-service';
@@ -39,6 +39,7 @@ export class Runtime {
     readonly queries: QueryService,
     readonly webhooks: WebhookDispatcher,
     readonly embedder: Embedder | null,
+    readonly video: LiveVideoService | null,
     private readonly reconciler: CameraReconciler | null,
     private readonly fanout: RedisFanout | null,
     private readonly ownsPorts: boolean,
@@ -159,6 +160,29 @@ export class Runtime {
           wallClients: wall?.clients ?? 0,
         });
       };
+      let video: LiveVideoService | null = null;
+      if (env.WEBRTC === 'on') {
+        const v = new LiveVideoService({
+          ffmpeg: resolveFfmpeg,
+          log: log.child({ component: 'video' }),
+          network: webRtcNetworkOf(env),
+          maxViewers: env.WEBRTC_MAX_VIEWERS,
+          cameraFps: async (id) => (await cameras.get(id))?.fps,
+        });
+        video = v;
+        started.push(v);
+        await v.start(ports.bus, instance);
+        // A removed camera's viewers and encoder go with it.
+        cameras.onChange(() => {
+          void cameras.list().then(
+            async (list) => {
+              const ids = new Set(list.map((c) => c.id));
+              for (const s of v.stats()) if (!ids.has(s.camera)) await v.forget(s.camera);
+            },
+            (e: unknown) => log.warn({ err: e }, 'could not check the cameras of live video'),
+          );
+        });
+      }
       const sampler = env.MODE === 'embedded' ? setInterval(sample, ACTIVITY_SAMPLE_MS) : undefined;
       sampler?.unref();
       if (sampler) started.push({ close: () => clearInterval(sampler) });
@@ -174,6 +198,7 @@ export class Runtime {
         port: env.PORT,
         log: log.child({ component: 'web' }),
         ...(fanout ? { socketAdapter: fanout.adapter } : {}),
+        video,
         counters: {
           ...(ing ? { ingest: () => Object.fromEntries(Object.entries(ing.toJSON().cameras).map(([k, c]) => [k, c.published])) } : {}),
           ...(priv ? { privacy: () => priv.counters() } : {}),
@@ -190,7 +215,7 @@ export class Runtime {
         },
       });
       webRef.current = web;
-      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, reconciler, fanout, !o.ports, log, sampler);
+      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, video, reconciler, fanout, !o.ports, log, sampler);
     } catch (e) {
       for (const s of started.reverse()) await s.close();
       if (!o.ports) await ports.close();
@@ -214,6 +239,7 @@ export class Runtime {
       await this.webhooks.close();
       // The web server before the embedder: a backtest in flight may still embed its query text.
       await this.web.close();
+      await this.video?.close();
       await this.embedder?.close();
       await this.fanout?.close();
       if (this.ownsPorts) await this.ports.close();

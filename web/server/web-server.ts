@@ -13,6 +13,8 @@ import { LiveWall } from './live-wall';
 import { Metrics, type MetricSources } from './metrics';
 import type { QueryService } from './query-service';
 import type { WebhookDispatcher } from './webhook-dispatcher';
+import type { LiveVideoService } from '@chronotrace/media-server';
+import { createWebRtcApi } from './webrtc-api';
 
 type NodeHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
@@ -34,6 +36,8 @@ export interface WebServerOptions {
   components?: () => Record<string, { state: ComponentState; detail?: string }>;
   /** Per-camera counters of the stages in this process, for /metrics (embedded mode). */
   counters?: Pick<MetricSources, 'ingest' | 'privacy'>;
+  /** Redacted live video over WebRTC (WHEP); null or absent: off (the wall falls back to JPEG frames). */
+  video?: LiveVideoService | null;
   /** Socket.io adapter factory (Redis in distributed mode). */
   socketAdapter?: Parameters<LiveWall['io']['adapter']>[0];
 }
@@ -67,10 +71,11 @@ export class WebServer {
       alertSnapshot: (id) => this.wall.alertSnapshot(id),
       metrics: () => this.metrics,
     });
+    const webrtc = createWebRtcApi({ video: o.video ?? null, policy: o.policy ?? new OpenAccessPolicy(), log: o.log.child({ component: 'webrtc' }) });
     // The app's listener goes on before Socket.io attaches (in LiveWall): Socket.io wraps the listeners
     // it finds and answers /socket.io/ itself, so nothing else may write to those responses.
     this.http = createServer((req: IncomingMessage, res: ServerResponse) => {
-      void api(req, res).then((handled) => {
+      void (async () => (await webrtc(req, res)) || (await api(req, res)))().then((handled) => {
         if (handled) return;
         if (ui) ui(req, res, () => sendError(res, 404, 'not found'));
         else {

@@ -90,4 +90,47 @@ describe('LiveWall watch', () => {
       viewer.socket.close();
     }
   }, 60_000);
+
+  it('sends metadata without the JPEG for cameras the client plays as video, and JPEGs again once it stops', async () => {
+    const c = await client();
+    const metas: { at: number; meta: RedactedFrameMeta }[] = [];
+    c.socket.on('frameMeta', (meta) => metas.push({ at: Date.now(), meta }));
+    try {
+      await frameAfter(c.frames, 'pattern', 0);
+      const events = t.runtime.web.wall.toJSON().watchEvents;
+      c.socket.emit('video', ['pattern']);
+      await applied(events, 1);
+      const since = Date.now();
+      // pattern: metadata only; bars: JPEG frames as before.
+      await frameAfter(metas, 'pattern', since);
+      await frameAfter(c.frames, 'bars', since);
+      const later = Date.now();
+      await frameAfter(metas, 'pattern', later);
+      expect(c.frames.filter((f) => f.meta.camera === 'pattern' && f.at > since + 100 && f.meta.capturedAt > since)).toEqual([]);
+      expect(metas.every((m) => m.meta.camera === 'pattern')).toBe(true);
+      // A hidden tab (watch []) gets neither.
+      const e2 = t.runtime.web.wall.toJSON().watchEvents;
+      c.socket.emit('watch', []);
+      await applied(e2, 1);
+      const hidden = Date.now();
+      // Another client watching everything sees a newer pattern frame: the same push would have reached us.
+      const other = await client();
+      try {
+        await frameAfter(other.frames, 'pattern', hidden);
+        await frameAfter(other.frames, 'pattern', Date.now());
+      } finally {
+        other.socket.close();
+      }
+      // Back on JPEGs.
+      const e3 = t.runtime.web.wall.toJSON().watchEvents;
+      c.socket.emit('watch', null);
+      c.socket.emit('video', []);
+      await applied(e3, 2);
+      const back = Date.now();
+      await frameAfter(c.frames, 'pattern', back);
+      expect(metas.filter((m) => m.at > hidden && m.meta.capturedAt > hidden && m.at < back)).toEqual([]);
+    } finally {
+      c.socket.close();
+    }
+  });
 });

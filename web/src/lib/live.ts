@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { Alert, CameraHealth, CameraView, ClientToServerEvents, ServerToClientEvents, StandingQuery, WallFrame } from '@chronotrace/contracts';
+import type { Alert, CameraHealth, CameraView, ClientToServerEvents, RedactedFrameMeta, ServerToClientEvents, StandingQuery, WallFrame } from '@chronotrace/contracts';
 
 /** The wall's Socket.io connection, typed with the shared event maps. */
 export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -9,6 +9,8 @@ export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'of
 
 export interface LiveHandlers {
   frame(frame: WallFrame): void;
+  /** A frame's metadata alone, for a camera this page plays as WebRTC video. */
+  frameMeta(meta: RedactedFrameMeta): void;
   health(health: CameraHealth): void;
   cameras(cameras: CameraView[]): void;
   /** A standing query fired. */
@@ -37,6 +39,7 @@ export interface LiveClientOptions {
 export class LiveClient {
   readonly socket: LiveSocket;
   private closed = false;
+  private videoCameras: string[] = [];
   private readonly onVisibility = (): void => this.applyVisibility();
 
   constructor(
@@ -47,6 +50,7 @@ export class LiveClient {
     this.socket = socket;
 
     socket.on('frame', (f) => handlers.frame(f));
+    socket.on('frameMeta', (m) => handlers.frameMeta(m));
     socket.on('health', (h) => handlers.health(h));
     socket.on('cameras', (c) => handlers.cameras(c));
     socket.on('alert', (a) => handlers.alert(a));
@@ -57,6 +61,7 @@ export class LiveClient {
       handlers.status('connected');
       // The server joins new sockets to every camera; only narrow that when the tab is hidden.
       if (this.pausing() && document.hidden) socket.emit('watch', []);
+      if (this.videoCameras.length > 0) socket.emit('video', this.videoCameras);
       handlers.connected?.();
     });
     socket.on('disconnect', (reason) => {
@@ -70,6 +75,12 @@ export class LiveClient {
     handlers.status('connecting');
     if (this.pausing()) document.addEventListener('visibilitychange', this.onVisibility);
     socket.connect();
+  }
+
+  /** Cameras played as WebRTC video: the server sends their metadata without JPEGs. Kept across reconnects. */
+  video(cameras: string[]): void {
+    this.videoCameras = [...cameras];
+    if (this.socket.connected) this.socket.emit('video', this.videoCameras);
   }
 
   /** Limit frame pushes to these cameras, or all of them with null. */

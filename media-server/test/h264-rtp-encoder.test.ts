@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { createLogger } from '@chronotrace/platform';
+import { resolveFfmpeg } from '../src/ffmpeg-binary';
+import { H264RtpEncoder } from '../src/video/h264-rtp-encoder';
+
+const log = createLogger('test');
+log.level = 'silent';
+
+/** Frames that differ from each other: a moving square on a gradient, as JPEG. */
+async function frames(n: number, width: number, height: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const px = Buffer.alloc(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const o = (y * width + x) * 3;
+        const inSquare = Math.abs(x - ((i * 7) % width)) < 12 && Math.abs(y - height / 2) < 12;
+        px[o] = inSquare ? 255 : (x * 255) / width;
+        px[o + 1] = inSquare ? 40 : (y * 255) / height;
+        px[o + 2] = 90;
+      }
+    }
+    out.push(await sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer());
+  }
+  return out;
+}
+
+interface Seen {
+  packets: number;
+  /** RTP packets with the marker bit: one per encoded frame. */
+  frames: number;
+  /** NAL types seen (FU-A and STAP-A unwrapped to their first NAL). */
+  nals: Set<number>;
+}
+
+function watch(enc: H264RtpEncoder): Seen {
+  const seen: Seen = { packets: 0, frames: 0, nals: new Set() };
+  enc.onPacket((p) => {
+    seen.packets++;
+    if (p[1]! & 0x80) seen.frames++;
+    const cc = p[0]! & 0x0f;
+    const payload = p.subarray(12 + cc * 4);
+    const type = payload[0]! & 0x1f;
+    if (type === 28) seen.nals.add(payload[1]! & 0x1f);
+    else if (type === 24) seen.nals.add(payload[3]! & 0x1f);
+    else seen.nals.add(type);
+  });
+  return seen;
+}
+
+async function until(what: string, cond: () => boolean): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let encoder: H264RtpEncoder | undefined;
+afterEach(async () => {
+  await encoder?.close();
+  encoder = undefined;
+});
+
+describe('H264RtpEncoder', () => {
+  it('turns every JPEG into one H.264 frame over RTP, with SPS/PPS and a keyframe first', async () => {
+    const enc = new H264RtpEncoder({ camera: 'c1', ffmpeg: await resolveFfmpeg(), fps: 10, log });
+    encoder = enc;
+    const seen = watch(enc);
+    const input = await frames(20, 320, 240);
+    // One frame at a time, each once the previous one came out: nothing is dropped for being early.
+    enc.push(input[0]!);
+    await until('the first frame', () => seen.frames === 1);
+    for (let i = 1; i < input.length; i++) {
+      enc.push(input[i]!);
+      await until(`frame ${i + 1}`, () => seen.frames === i + 1);
+    }
+    expect(seen.nals.has(7), 'SPS').toBe(true);
+    expect(seen.nals.has(5), 'IDR slice').toBe(true);
+    expect(seen.nals.has(1), 'P slice').toBe(true);
+    const s = enc.stats();
+    expect(s).toMatchObject({ framesIn: 20, framesOut: 20, framesDropped: 0, width: 320, height: 240, restarts: 0 });
+  });
+
+  it('drops what is not a JPEG, restarts on a size change and after ffmpeg dies, and keeps encoding', async () => {
+    const enc = new H264RtpEncoder({ camera: 'c2', ffmpeg: await resolveFfmpeg(), fps: 10, log });
+    encoder = enc;
+    const seen = watch(enc);
+    const small = await frames(3, 160, 120);
+    const odd = await frames(3, 161, 121);
+    enc.push(Buffer.from('not a jpeg'));
+    expect(enc.stats().framesDropped).toBe(1);
+    enc.push(small[0]!);
+    await until('a frame at 160×120', () => seen.frames >= 1);
+    // A new size (odd, padded to even) restarts ffmpeg; frames pushed while it starts are dropped, not queued.
+    let out = seen.frames;
+    for (let i = 0; out === seen.frames; i++) {
+      enc.push(odd[i % 3]!);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(enc.stats()).toMatchObject({ width: 161, height: 121 });
+    // ffmpeg killed under it: restarted with backoff.
+    const pid = (enc as unknown as { child: { pid: number } | null }).child?.pid;
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGKILL');
+    out = seen.frames;
+    for (let i = 0; seen.frames === out; i++) {
+      enc.push(odd[i % 3]!);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(enc.stats().restarts).toBeGreaterThanOrEqual(2);
+    expect(enc.stats().cpuSeconds).toBeGreaterThan(0);
+  });
+});

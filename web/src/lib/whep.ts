@@ -1,0 +1,114 @@
+/** How long ICE gathering may take before the offer goes out with the candidates found so far. */
+const GATHER_TIMEOUT_MS = 2_000;
+/** A connection not up this long after the answer counts as failed. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export type WhepState = 'connecting' | 'connected' | 'failed' | 'closed';
+
+/** Whether this browser can play WebRTC video at all. */
+export function webRtcSupported(): boolean {
+  return typeof RTCPeerConnection === 'function' && typeof MediaStream === 'function';
+}
+
+/**
+ * A WHEP viewer of one camera: offers to receive video, posts the offer to `/whep/<camera>`, plays the
+ * answer's stream and DELETEs the session when closed. Reports state changes; 'failed' carries a
+ * reason (the server's error text when it refused).
+ */
+export class WhepViewer {
+  private pc: RTCPeerConnection | null = null;
+  private location: string | null = null;
+  private closed = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly camera: string,
+    private readonly onStream: (stream: MediaStream) => void,
+    private readonly onState: (state: WhepState, reason?: string) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+      this.pc = pc;
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      pc.ontrack = (e) => this.onStream(e.streams[0] ?? new MediaStream([e.track]));
+      pc.onconnectionstatechange = () => {
+        if (this.closed) return;
+        if (pc.connectionState === 'connected') {
+          clearTimeout(this.timer);
+          this.onState('connected');
+        } else if (pc.connectionState === 'failed') this.fail('the WebRTC connection failed');
+      };
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc);
+      if (this.closed) return;
+      const res = await fetch(`/whep/${encodeURIComponent(this.camera)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp' },
+        body: pc.localDescription?.sdp ?? '',
+      });
+      const text = await res.text();
+      if (res.status !== 201) {
+        let reason = `HTTP ${res.status}`;
+        try {
+          reason = (JSON.parse(text) as { error?: string }).error ?? reason;
+        } catch {
+          // not JSON: keep the status
+        }
+        this.fail(reason);
+        return;
+      }
+      this.location = res.headers.get('location');
+      if (this.closed) {
+        void this.deleteSession();
+        return;
+      }
+      await pc.setRemoteDescription({ type: 'answer', sdp: text });
+      this.timer = setTimeout(() => {
+        if (pc.connectionState !== 'connected') this.fail('the WebRTC connection did not come up');
+      }, CONNECT_TIMEOUT_MS);
+    } catch (e) {
+      this.fail(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private fail(reason: string): void {
+    if (this.closed) return;
+    this.onState('failed', reason);
+    this.close();
+  }
+
+  private async deleteSession(): Promise<void> {
+    const where = this.location;
+    this.location = null;
+    // keepalive: the DELETE still goes out when the page is being closed.
+    if (where) await fetch(where, { method: 'DELETE', keepalive: true }).catch(() => undefined);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.pc?.close();
+    this.pc = null;
+    void this.deleteSession();
+    this.onState('closed');
+  }
+}
+
+function gathered(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', check);
+      resolve();
+    };
+    const check = (): void => {
+      if (pc.iceGatheringState === 'complete') done();
+    };
+    const timer = setTimeout(done, GATHER_TIMEOUT_MS);
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
