@@ -23,3 +23,13 @@ export interface ApiError {
 }
 
 export type CameraRecord = CameraConfig & { origin: 'config' | 'api'; createdAt: number };
+
+/** POST /api/cameras/:id/publish-token: a WebRTC camera's WHIP publish token, shown this once. */
+export interface PublishTokenIssued {
+  camera: string;
+  /** Send as `Authorization: Bearer <token>` to POST /whip/:camera. Only its hash is stored. */
+  token: string;
+  createdAt: number;
+  /** The camera's WHIP endpoint, e.g. /whip/phone. */
+  whip: string;
+}

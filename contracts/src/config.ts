@@ -12,12 +12,13 @@ export const cameraIdSchema = z
  * - `rtsp://…` / `rtsps://…` — an RTSP camera, pulled over TCP by ffmpeg;
  * - `testsrc:<pattern>` — ffmpeg's synthetic source (`testsrc2`, `smptebars`, `mandelbrot`…), needs no network;
  * - `file:///abs/path` or `/abs/path` — a local video (looped) or still image (repeated);
- * - `webrtc` — a browser publishing over WHIP (not yet available: rejected with a clear reason).
+ * - `webrtc` — a browser or phone publishing over WHIP (`POST /whip/<camera>` with the camera's publish token).
  */
 export type ParsedSource =
   | { kind: 'rtsp'; url: string }
   | { kind: 'testsrc'; pattern: string }
-  | { kind: 'file'; path: string };
+  | { kind: 'file'; path: string }
+  | { kind: 'webrtc' };
 
 export const TESTSRC_PATTERNS = ['testsrc', 'testsrc2', 'smptebars', 'smptehdbars', 'rgbtestsrc', 'mandelbrot', 'life', 'cellauto'] as const;
 
@@ -27,7 +28,7 @@ export function parseSource(source: string): { ok: true; value: ParsedSource } |
   if (s.length > 2048) return { ok: false, reason: 'source is longer than 2048 characters' };
   // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   if (/[\u0000-\u001f]/.test(s)) return { ok: false, reason: 'source contains control characters' };
-  if (s === 'webrtc') return { ok: false, reason: 'WebRTC (WHIP) ingest is not available yet: use an rtsp:// URL, a file or testsrc:<pattern>' };
+  if (s === 'webrtc') return { ok: true, value: { kind: 'webrtc' } };
   if (/^rtsps?:\/\//i.test(s)) {
     let url: URL;
     try {
@@ -52,8 +53,8 @@ export function parseSource(source: string): { ok: true; value: ParsedSource } |
     return { ok: true, value: { kind: 'file', path } };
   }
   if (s.startsWith('/')) return { ok: true, value: { kind: 'file', path: s } };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return { ok: false, reason: `unsupported source scheme in "${s}": use rtsp://, rtsps://, file:// or testsrc:<pattern>` };
-  return { ok: false, reason: `"${s}" is not a source: use rtsp://…, an absolute file path, file:///… or testsrc:<pattern>` };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return { ok: false, reason: `unsupported source scheme in "${s}": use rtsp://, rtsps://, file://, testsrc:<pattern> or webrtc` };
+  return { ok: false, reason: `"${s}" is not a source: use rtsp://…, an absolute file path, file:///…, testsrc:<pattern> or webrtc (WHIP)` };
 }
 
 export const sourceSchema = z.string().superRefine((s, ctx) => {

@@ -8,13 +8,14 @@ describe('parseSource', () => {
     ['testsrc:testsrc2', { kind: 'testsrc', pattern: 'testsrc2' }],
     ['/srv/video/lobby.mp4', { kind: 'file', path: '/srv/video/lobby.mp4' }],
     ['file:///srv/video/a%20b.mp4', { kind: 'file', path: '/srv/video/a b.mp4' }],
+    ['webrtc', { kind: 'webrtc' }],
   ])('accepts %s', (source, expected) => {
     expect(parseSource(source)).toEqual({ ok: true, value: expected });
   });
 
   it.each([
     ['', /empty/],
-    ['webrtc', /WebRTC/],
+    ['webrtc://x', /unsupported source scheme/],
     ['http://cam/x.mjpg', /unsupported source scheme/],
     ['testsrc:nosuch', /unknown test pattern/],
     ['rtsp://', /not a valid RTSP URL|no host/],

@@ -247,6 +247,8 @@ export class CameraSupervisor extends EnhancedEventEmitter<CameraSupervisorEvent
     if (this.#closed || !this.#source) return;
     const now = Date.now();
     const waitingFirstFrame = this.#sourceFrames === 0;
+    // A source that waits for a publisher has no first-frame deadline (nobody publishing is not a fault).
+    if (waitingFirstFrame && this.#source.waitsForPublisher) return;
     const since = waitingFirstFrame ? this.#sourceStartedAt : (this.#lastFrameAt ?? this.#sourceStartedAt);
     const limit = waitingFirstFrame ? this.#startTimeoutMs : this.#stallAfterMs;
     if (now - since <= limit) return;

@@ -30,7 +30,7 @@ export type FrameSourceEvents = {
   exit: [exit: SourceExit];
 };
 
-export type FrameSourceKind = 'rtsp' | 'file' | 'testsrc';
+export type FrameSourceKind = 'rtsp' | 'file' | 'testsrc' | 'webrtc';
 
 export interface FrameSourceStats {
   kind: FrameSourceKind;
@@ -47,6 +47,11 @@ export interface FrameSourceStats {
 /** A process or device that produces JPEG frames. Implemented by FfmpegFrameSource and its subclasses. */
 export interface FrameSource extends EnhancedEventEmitter<FrameSourceEvents> {
   readonly kind: FrameSourceKind;
+  /**
+   * True for a source that waits for someone to send it video (a WHIP publisher): its supervisor then
+   * sets no first-frame deadline. Default false.
+   */
+  readonly waitsForPublisher?: boolean;
   /** OS pid of the producing process while it runs. */
   readonly pid: number | undefined;
   /** Starts producing. Never rejects for runtime failures: those end in an 'exit' event with a reason. */

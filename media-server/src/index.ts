@@ -17,6 +17,8 @@ export * from './test-pattern-source';
 export * from './video/h264-rtp-encoder';
 export * from './video/live-video-service';
 export * from './video/webrtc-config';
+export * from './video/whip-hub';
+export * from './whip-source';
 
 export interface StartIngestOptions extends Omit<IngestServiceOptions, 'bus' | 'logger'> {
   bus: Bus;

@@ -2,7 +2,8 @@ import type { CameraConfig, CameraHealth, FrameMeta } from '@chronotrace/contrac
 import { createLogger, type Bus, type Logger, type PublishResult } from '@chronotrace/platform';
 import { CameraSupervisor, type CameraFrame, type CameraSupervisorOptions, type CameraSupervisorStats } from './camera-supervisor';
 import { redactCredentials } from './ffmpeg-frame-source';
-import type { FrameSourceFactory, SourceCameraConfig } from './frame-source-factory';
+import { ffmpegSourceFactory, type FrameSourceFactory, type SourceCameraConfig } from './frame-source-factory';
+import type { WhipHub } from './video/whip-hub';
 
 export interface IngestServiceOptions {
   /** Where frames ('frames.raw') and health ('health') go. Not owned: close() leaves it open. */
@@ -13,6 +14,8 @@ export interface IngestServiceOptions {
   maxInFlightPerCamera?: number;
   /** Source factory for every camera. Default: ffmpeg sources. */
   createSource?: FrameSourceFactory;
+  /** Where WebRTC cameras' WHIP publishers arrive (with the default source factory). */
+  whip?: WhipHub;
   /** Watchdog and backoff settings for every camera (camera and logger are filled in). */
   supervisor?: Omit<CameraSupervisorOptions, 'camera' | 'createSource' | 'logger'>;
   /** Default: createLogger('media-server.ingest'). */
@@ -72,7 +75,7 @@ export class IngestService {
     this.#bus = options.bus;
     this.#healthIntervalMs = options.healthIntervalMs ?? DEFAULT_HEALTH_INTERVAL_MS;
     this.#maxInFlight = options.maxInFlightPerCamera ?? DEFAULT_MAX_IN_FLIGHT_PER_CAMERA;
-    this.#createSource = options.createSource;
+    this.#createSource = options.createSource ?? (options.whip ? ffmpegSourceFactory({ whip: options.whip }) : undefined);
     this.#supervisorOptions = options.supervisor;
     this.#logger = options.logger ?? createLogger('media-server.ingest');
     this.#healthTimer = setInterval(() => this.#publishAllHealth(), this.#healthIntervalMs);

@@ -108,6 +108,21 @@ describe.each(targets)('Store contract on $kind', (target) => {
       expect((await store.cameras.list()).map((c) => c.id)).toEqual(['b', 'c']);
     }));
 
+  it('keeps one publish token hash per existing camera, replaces it, and drops it with the camera', () =>
+    withStore(target, async (store) => {
+      expect(await store.publishTokens.put({ camera: 'phone', tokenHash: 'a'.repeat(64), createdAt: T0 })).toBe(false);
+      await store.cameras.insert(camera('phone', { source: 'webrtc' }));
+      expect(await store.publishTokens.put({ camera: 'phone', tokenHash: 'a'.repeat(64), createdAt: T0 })).toBe(true);
+      expect(await store.publishTokens.put({ camera: 'phone', tokenHash: 'b'.repeat(64), createdAt: T0 + 1 })).toBe(true);
+      expect(await store.publishTokens.get('phone')).toEqual({ camera: 'phone', tokenHash: 'b'.repeat(64), createdAt: T0 + 1 });
+      // A config re-seed (upsert) keeps it; deleting the camera removes it.
+      await store.cameras.upsert(camera('phone', { source: 'webrtc', name: 'Phone 2' }));
+      expect((await store.publishTokens.get('phone'))?.tokenHash).toBe('b'.repeat(64));
+      expect(await store.cameras.delete('phone')).toBe(true);
+      expect(await store.publishTokens.get('phone')).toBeNull();
+      expect(await store.publishTokens.delete('phone')).toBe(false);
+    }));
+
   it('lists health events of one camera newest first, honouring the limit', () =>
     withStore(target, async (store) => {
       await store.healthEvents.append(health('cam1', T0 + 1000, 'starting'));

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CAMERA_ID_PATTERN, alertListQuerySchema, compileQuerySchema, formatIssues, type CameraRecord, type CameraView, type SystemHealth } from '@chronotrace/contracts';
+import { CAMERA_ID_PATTERN, alertListQuerySchema, compileQuerySchema, formatIssues, type CameraRecord, type CameraView, type PublishTokenIssued, type SystemHealth } from '@chronotrace/contracts';
 import type { AlertRepository, Logger, SceneRepository } from '@chronotrace/platform';
 import type { AccessPolicy, ApiAction } from './auth';
 import { redactSource, type CameraService } from './camera-service';
@@ -7,6 +7,7 @@ import type { HealthBoard } from './health-board';
 import type { Metrics } from './metrics';
 import { readJsonBody, sendError, sendJson } from './http-json';
 import type { QueryService } from './query-service';
+import type { PublishTokens } from './publish-tokens';
 import type { WebhookDispatcher } from './webhook-dispatcher';
 
 export interface ApiServices {
@@ -27,6 +28,8 @@ export interface ApiServices {
   onAlertAck(ack: { id: string; by: string; at: number }): void;
   /** Prometheus metrics of this process, for GET /metrics. */
   metrics(): Metrics;
+  /** WHIP publish tokens of WebRTC cameras. */
+  tokens: PublishTokens;
 }
 
 /** Ids of queries (`q-…`), alerts (`al_…`) and webhooks (`wh-…`). */
@@ -114,6 +117,22 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
     const limit = raw === null ? 100 : Number(raw);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return sendError(res, 400, 'invalid track filter', ['limit: must be an integer from 1 to 1000']);
     sendJson(res, 200, await s.scene.tracks(p.id!, limit));
+  });
+
+  // A WebRTC camera's WHIP publish token: shown once in this answer, stored only as its hash. A new one replaces the old.
+  route('POST', '/api/cameras/:id/publish-token', 'cameras:write', async (_req, res, p) => {
+    const rec = await s.cameras.get(p.id!);
+    if (!rec) return sendError(res, 404, `no camera "${p.id}"`);
+    if (rec.source !== 'webrtc') return sendError(res, 409, `camera "${p.id}" is not a WebRTC camera: only cameras with source "webrtc" take publishers`);
+    const issued = await s.tokens.issue(rec.id);
+    if (!issued) return sendError(res, 404, `no camera "${p.id}"`);
+    const body: PublishTokenIssued = { camera: rec.id, token: issued.token, createdAt: issued.createdAt, whip: `/whip/${encodeURIComponent(rec.id)}` };
+    sendJson(res, 201, body);
+  });
+
+  route('DELETE', '/api/cameras/:id/publish-token', 'cameras:write', async (_req, res, p) => {
+    if (!(await s.tokens.revoke(p.id!))) return sendError(res, 404, `camera "${p.id}" has no publish token`);
+    res.writeHead(204).end();
   });
 
   route('POST', '/api/cameras', 'cameras:write', async (req, res) => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { StreamsConfig } from '@chronotrace/contracts';
 import { ActivityJudge, CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, openPorts, webRtcNetworkOf, type Env, type Logger, type Ports } from '@chronotrace/platform';
-import { CameraReconciler, IngestService, LiveVideoService, resolveFfmpeg } from '@chronotrace/media-server';
+import { CameraReconciler, IngestService, LiveVideoService, WhipHub, resolveFfmpeg } from '@chronotrace/media-server';
 import { AnalyticsService, PrivacyService, calibrationOf, frameSimilarityOf, openEmbedder, type Embedder } from '@chronotrace/pipeline';
 import { CameraService } from './camera-service';
 import { QueryService } from './query-service';
@@ -40,6 +40,7 @@ export class Runtime {
     readonly webhooks: WebhookDispatcher,
     readonly embedder: Embedder | null,
     readonly video: LiveVideoService | null,
+    readonly whip: WhipHub | null,
     private readonly reconciler: CameraReconciler | null,
     private readonly fanout: RedisFanout | null,
     private readonly ownsPorts: boolean,
@@ -65,6 +66,7 @@ export class Runtime {
       let privacy: PrivacyService | null = null;
       let reconciler: CameraReconciler | null = null;
       let analytics: AnalyticsService | null = null;
+      let whip: WhipHub | null = null;
       const matcher = matcherOptionsOf(env);
       // One embedder per process (if any), shared by live matching and backtests.
       const embedder = await openEmbedder(env);
@@ -121,7 +123,10 @@ export class Runtime {
         });
         started.push(privacy);
         await privacy.start();
-        ingest = new IngestService({ bus: ports.bus, logger: log.child({ component: 'ingest' }) });
+        // WebRTC cameras publish here (WHIP): ingest runs in this process.
+        whip = new WhipHub({ log: log.child({ component: 'whip' }), network: webRtcNetworkOf(env) });
+        started.push(whip);
+        ingest = new IngestService({ bus: ports.bus, whip, logger: log.child({ component: 'ingest' }) });
         started.push(ingest);
         reconciler = new CameraReconciler(catalog, ingest, log.child({ component: 'reconciler' }));
         started.push(reconciler);
@@ -172,12 +177,17 @@ export class Runtime {
         video = v;
         started.push(v);
         await v.start(ports.bus, instance);
-        // A removed camera's viewers and encoder go with it.
+      }
+      // A removed camera's viewers, encoder and publisher go with it.
+      if (video || whip) {
+        const v = video;
+        const w = whip;
         cameras.onChange(() => {
           void cameras.list().then(
             async (list) => {
               const ids = new Set(list.map((c) => c.id));
-              for (const s of v.stats()) if (!ids.has(s.camera)) await v.forget(s.camera);
+              for (const s of v?.stats() ?? []) if (!ids.has(s.camera)) await v?.forget(s.camera);
+              for (const s of w?.stats() ?? []) if (!ids.has(s.camera)) await w?.forget(s.camera);
             },
             (e: unknown) => log.warn({ err: e }, 'could not check the cameras of live video'),
           );
@@ -199,6 +209,7 @@ export class Runtime {
         log: log.child({ component: 'web' }),
         ...(fanout ? { socketAdapter: fanout.adapter } : {}),
         video,
+        whip,
         counters: {
           ...(ing ? { ingest: () => Object.fromEntries(Object.entries(ing.toJSON().cameras).map(([k, c]) => [k, c.published])) } : {}),
           ...(priv ? { privacy: () => priv.counters() } : {}),
@@ -215,7 +226,7 @@ export class Runtime {
         },
       });
       webRef.current = web;
-      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, video, reconciler, fanout, !o.ports, log, sampler);
+      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, video, whip, reconciler, fanout, !o.ports, log, sampler);
     } catch (e) {
       for (const s of started.reverse()) await s.close();
       if (!o.ports) await ports.close();
@@ -234,6 +245,7 @@ export class Runtime {
       this.reconciler?.close();
       this.catalog.close();
       await this.ingest?.close();
+      await this.whip?.close();
       await this.privacy?.close();
       await this.analytics?.close();
       await this.webhooks.close();

@@ -13,7 +13,8 @@ import { LiveWall } from './live-wall';
 import { Metrics, type MetricSources } from './metrics';
 import type { QueryService } from './query-service';
 import type { WebhookDispatcher } from './webhook-dispatcher';
-import type { LiveVideoService } from '@chronotrace/media-server';
+import type { LiveVideoService, WhipHub } from '@chronotrace/media-server';
+import { PublishTokens } from './publish-tokens';
 import { createWebRtcApi } from './webrtc-api';
 
 type NodeHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
@@ -38,6 +39,8 @@ export interface WebServerOptions {
   counters?: Pick<MetricSources, 'ingest' | 'privacy'>;
   /** Redacted live video over WebRTC (WHEP); null or absent: off (the wall falls back to JPEG frames). */
   video?: LiveVideoService | null;
+  /** WHIP ingest of WebRTC cameras in this process (embedded mode); null or absent: /whip answers 503. */
+  whip?: WhipHub | null;
   /** Socket.io adapter factory (Redis in distributed mode). */
   socketAdapter?: Parameters<LiveWall['io']['adapter']>[0];
 }
@@ -55,6 +58,7 @@ export class WebServer {
   private unsubscribe: (() => void)[] = [];
 
   private constructor(private readonly o: WebServerOptions, ui: NodeHandler | null) {
+    const tokens = new PublishTokens(o.store);
     this.health = new HealthBoard(o.bus, o.store, o.instance, o.log.child({ component: 'health' }));
     const api = createApi({
       cameras: o.cameras,
@@ -70,8 +74,16 @@ export class WebServer {
       onAlertAck: (ack) => this.wall.broadcastAlertAck(ack),
       alertSnapshot: (id) => this.wall.alertSnapshot(id),
       metrics: () => this.metrics,
+      tokens,
     });
-    const webrtc = createWebRtcApi({ video: o.video ?? null, policy: o.policy ?? new OpenAccessPolicy(), log: o.log.child({ component: 'webrtc' }) });
+    const webrtc = createWebRtcApi({
+      video: o.video ?? null,
+      whip: o.whip ?? null,
+      cameras: o.cameras,
+      tokens,
+      policy: o.policy ?? new OpenAccessPolicy(),
+      log: o.log.child({ component: 'webrtc' }),
+    });
     // The app's listener goes on before Socket.io attaches (in LiveWall): Socket.io wraps the listeners
     // it finds and answers /socket.io/ itself, so nothing else may write to those responses.
     this.http = createServer((req: IncomingMessage, res: ServerResponse) => {

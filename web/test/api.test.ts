@@ -71,10 +71,10 @@ describe('REST API (embedded mode)', () => {
     expect(details).toMatch(/extra/);
   });
 
-  it('rejects a WebRTC source, bodies that are not JSON, empty or oversized', async () => {
-    const webrtc = await post('/api/cameras', { id: 'w', name: 'W', source: 'webrtc' });
-    expect(webrtc.status).toBe(400);
-    expect(((await webrtc.json()) as ApiError).details!.join()).toMatch(/WebRTC/);
+  it('rejects an unknown source scheme, bodies that are not JSON, empty or oversized', async () => {
+    const bad = await post('/api/cameras', { id: 'w', name: 'W', source: 'whip://phone' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as ApiError).details!.join()).toMatch(/webrtc \(WHIP\)|unsupported source scheme/);
     expect((await post('/api/cameras', '{"id":', { 'content-type': 'application/json' })).status).toBe(400);
     expect((await post('/api/cameras', 'id=x', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
     expect((await post('/api/cameras', '', { 'content-type': 'application/json' })).status).toBe(400);

@@ -3,7 +3,7 @@ import { MediaStreamTrack, RTCPeerConnection } from 'werift';
 import type { Bus, Consumer, Logger } from '@chronotrace/platform';
 import type { FfmpegBinary } from '../ffmpeg-binary';
 import { H264RtpEncoder, type EncoderStats } from './h264-rtp-encoder';
-import { H264_CODEC, WebRtcRequestError, checkOffer, keepCandidatesOn, peerConfig, preferredH264, type WebRtcNetwork } from './webrtc-config';
+import { H264_CODEC, WebRtcRequestError, applyVideoOffer, checkOffer, iceGathered, keepCandidatesOn, peerConfig, preferredH264, type WebRtcNetwork } from './webrtc-config';
 
 export interface LiveVideoOptions {
   ffmpeg: () => Promise<FfmpegBinary>;
@@ -49,7 +49,6 @@ interface CameraVideo {
   idleTimer: NodeJS.Timeout | null;
 }
 
-const GATHER_TIMEOUT_MS = 5_000;
 
 /**
  * The redacted live video of every watched camera, over WebRTC (WHEP): one H.264 encoder per camera
@@ -98,15 +97,7 @@ export class LiveVideoService {
     const pc = new RTCPeerConnection(peerConfig(this.o.network, [H264_CODEC()]));
     const id = randomBytes(12).toString('base64url');
     try {
-      try {
-        await pc.setRemoteDescription({ type: 'offer', sdp: offer });
-      } catch (err) {
-        const msg = err instanceof Error ? err.message : String(err);
-        if (/negotiate codecs failed/.test(msg)) throw new WebRtcRequestError(422, 'the offer has no H.264 the wall can send (packetization-mode 1)');
-        throw new WebRtcRequestError(400, `the SDP offer cannot be used: ${msg}`);
-      }
-      const transceiver = pc.getTransceivers().find((t) => t.kind === 'video');
-      if (!transceiver) throw new WebRtcRequestError(400, 'the SDP offer has no video section');
+      const transceiver = await applyVideoOffer(pc, offer, 'the offer has no H.264 the wall can send (packetization-mode 1)');
       const codecs = preferredH264(transceiver.codecs);
       if (codecs.length === 0) throw new WebRtcRequestError(422, 'the offer has no H.264 with packetization-mode 1');
       transceiver.codecs = codecs;
@@ -114,7 +105,7 @@ export class LiveVideoService {
       transceiver.setDirection('sendonly');
       await transceiver.sender.replaceTrack(track);
       await pc.setLocalDescription(await pc.createAnswer());
-      await gathered(pc);
+      await iceGathered(pc);
       const sdp = keepCandidatesOn(pc.localDescription?.sdp ?? '', this.o.network.address);
 
       const video = this.cameraVideo(camera, fps);
@@ -225,19 +216,3 @@ export class LiveVideoService {
   }
 }
 
-/** Resolves once ICE gathering is complete (every candidate is in the local description), or after a timeout. */
-async function gathered(pc: RTCPeerConnection): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      sub.unSubscribe();
-      resolve();
-    }, GATHER_TIMEOUT_MS);
-    const sub = pc.iceGatheringStateChange.subscribe((s) => {
-      if (s !== 'complete') return;
-      clearTimeout(timer);
-      sub.unSubscribe();
-      resolve();
-    });
-  });
-}

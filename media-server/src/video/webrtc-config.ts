@@ -1,4 +1,4 @@
-import { RTCRtpCodecParameters, codecParametersFromString, type PeerConfig } from 'werift';
+import { RTCRtpCodecParameters, codecParametersFromString, type PeerConfig, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 
 /** Where werift's media sockets live: one address to bind and announce, and optionally a UDP port range. */
 export interface WebRtcNetwork {
@@ -75,4 +75,35 @@ export function checkOffer(sdp: string): void {
   if (!/^v=0\r?\n/.test(sdp)) throw new WebRtcRequestError(400, 'not an SDP offer: it must start with "v=0"');
   if (!/\r?\nm=video /.test(sdp)) throw new WebRtcRequestError(400, 'the SDP offer has no video section (m=video)');
   if (!/\r?\na=ice-ufrag:/.test(sdp) || !/\r?\na=fingerprint:/.test(sdp)) throw new WebRtcRequestError(400, 'the SDP offer lacks ICE credentials or a DTLS fingerprint');
+}
+
+/** Resolves once ICE gathering is complete (every candidate is in the local description), or after `timeoutMs`. */
+export async function iceGathered(pc: RTCPeerConnection, timeoutMs = 5_000): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      sub.unSubscribe();
+      resolve();
+    }, timeoutMs);
+    const sub = pc.iceGatheringStateChange.subscribe((s) => {
+      if (s !== 'complete') return;
+      clearTimeout(timer);
+      sub.unSubscribe();
+      resolve();
+    });
+  });
+}
+
+/** Sets a client's offer as the remote description and returns its video transceiver; 4xx with the reason otherwise. */
+export async function applyVideoOffer(pc: RTCPeerConnection, offer: string, noCodec: string): Promise<RTCRtpTransceiver> {
+  try {
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/negotiate codecs failed/.test(msg)) throw new WebRtcRequestError(422, noCodec);
+    throw new WebRtcRequestError(400, `the SDP offer cannot be used: ${msg}`);
+  }
+  const transceiver = pc.getTransceivers().find((t) => t.kind === 'video');
+  if (!transceiver) throw new WebRtcRequestError(400, 'the SDP offer has no video section');
+  return transceiver;
 }

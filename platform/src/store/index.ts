@@ -14,3 +14,4 @@ export * from './webhook.repository';
 export * from './pglite-store';
 export * from './postgres-store';
 export * from './open-store';
+export * from './publish-token.repository';

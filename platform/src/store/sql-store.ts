@@ -9,7 +9,8 @@ import { SqlAlertRepository } from './alert.repository';
 import { SqlQueryRepository } from './query.repository';
 import { SqlSceneRepository } from './scene.repository';
 import { SqlWebhookRepository } from './webhook.repository';
-import type { AlertRepository, CameraRepository, HealthEventRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
+import { SqlPublishTokenRepository } from './publish-token.repository';
+import type { AlertRepository, CameraRepository, HealthEventRepository, PublishTokenRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
 
 /**
  * The Store written once against SqlDatabase; PgliteStore and PostgresStore only supply the
@@ -18,6 +19,7 @@ import type { AlertRepository, CameraRepository, HealthEventRepository, QueryRep
 export abstract class SqlStore implements Store {
   abstract readonly kind: Store['kind'];
   readonly cameras: CameraRepository;
+  readonly publishTokens: PublishTokenRepository;
   readonly healthEvents: HealthEventRepository;
   readonly redactions: RedactionRepository;
   readonly snapshots: SnapshotRepository;
@@ -33,6 +35,7 @@ export abstract class SqlStore implements Store {
     protected readonly log: Logger,
   ) {
     this.cameras = new SqlCameraRepository(db);
+    this.publishTokens = new SqlPublishTokenRepository(db);
     this.healthEvents = new SqlHealthEventRepository(db);
     this.redactions = new SqlRedactionRepository(db);
     this.snapshots = new SqlSnapshotRepository(db);

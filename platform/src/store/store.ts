@@ -178,9 +178,24 @@ export interface WebhookRepository {
 }
 
 /** Port: metadata, events and audit. Implementations: PgliteStore (embedded), PostgresStore (distributed); same SQL migrations. */
+/** A WebRTC camera's WHIP publish token, as its SHA-256 hash (hex). */
+export interface PublishTokenRecord {
+  camera: string;
+  tokenHash: string;
+  createdAt: number;
+}
+
+export interface PublishTokenRepository {
+  /** Sets (or replaces) a camera's token; false when there is no such camera. Deleting the camera deletes it. */
+  put(record: PublishTokenRecord): Promise<boolean>;
+  get(camera: string): Promise<PublishTokenRecord | null>;
+  delete(camera: string): Promise<boolean>;
+}
+
 export interface Store {
   readonly kind: 'pglite' | 'postgres';
   readonly cameras: CameraRepository;
+  readonly publishTokens: PublishTokenRepository;
   readonly healthEvents: HealthEventRepository;
   readonly redactions: RedactionRepository;
   readonly snapshots: SnapshotRepository;

@@ -5,6 +5,7 @@ import type {
   CameraConfigInput,
   CameraView,
   NewQueryInput,
+  PublishTokenIssued,
   QueryCompileResult,
   QueryError,
   QueryPatchInput,
@@ -44,6 +45,11 @@ export function addCamera(camera: NewCamera): Promise<ApiResult<CameraView>> {
 
 export function removeCamera(camera: string): Promise<ApiResult<null>> {
   return call<null>(`/api/cameras/${encodeURIComponent(camera)}`, { method: 'DELETE' });
+}
+
+/** A new WHIP publish token for a WebRTC camera (replaces the previous one). */
+export function issuePublishToken(camera: string): Promise<ApiResult<PublishTokenIssued>> {
+  return call<PublishTokenIssued>(`/api/cameras/${encodeURIComponent(camera)}/publish-token`, { method: 'POST' });
 }
 
 export function compileQuery(text: string, signal?: AbortSignal): Promise<ApiResult<QueryCompileResult>> {

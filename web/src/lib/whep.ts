@@ -40,31 +40,14 @@ export class WhepViewer {
           this.onState('connected');
         } else if (pc.connectionState === 'failed') this.fail('the WebRTC connection failed');
       };
-      await pc.setLocalDescription(await pc.createOffer());
-      await gathered(pc);
-      if (this.closed) return;
-      const res = await fetch(`/whep/${encodeURIComponent(this.camera)}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/sdp' },
-        body: pc.localDescription?.sdp ?? '',
-      });
-      const text = await res.text();
-      if (res.status !== 201) {
-        let reason = `HTTP ${res.status}`;
-        try {
-          reason = (JSON.parse(text) as { error?: string }).error ?? reason;
-        } catch {
-          // not JSON: keep the status
-        }
-        this.fail(reason);
-        return;
-      }
-      this.location = res.headers.get('location');
+      const answer = await offerTo(pc, `/whep/${encodeURIComponent(this.camera)}`);
+      if (!answer.ok) return this.fail(answer.reason);
+      this.location = answer.location;
       if (this.closed) {
         void this.deleteSession();
         return;
       }
-      await pc.setRemoteDescription({ type: 'answer', sdp: text });
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
       this.timer = setTimeout(() => {
         if (pc.connectionState !== 'connected') this.fail('the WebRTC connection did not come up');
       }, CONNECT_TIMEOUT_MS);
@@ -95,6 +78,29 @@ export class WhepViewer {
     void this.deleteSession();
     this.onState('closed');
   }
+}
+
+export type OfferResult = { ok: true; sdp: string; location: string | null } | { ok: false; reason: string };
+
+/**
+ * Creates the offer, waits for ICE gathering (no trickle), POSTs it to a WHEP/WHIP endpoint and returns
+ * the answer and the session's Location, or the server's reason (its JSON `error`) when it refused.
+ */
+export async function offerTo(pc: RTCPeerConnection, url: string, headers: Record<string, string> = {}): Promise<OfferResult> {
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: pc.localDescription?.sdp ?? '' });
+  const text = await res.text();
+  if (res.status !== 201) {
+    let reason = `HTTP ${res.status}`;
+    try {
+      reason = (JSON.parse(text) as { error?: string }).error ?? reason;
+    } catch {
+      // not JSON: keep the status
+    }
+    return { ok: false, reason };
+  }
+  return { ok: true, sdp: text, location: res.headers.get('location') };
 }
 
 function gathered(pc: RTCPeerConnection): Promise<void> {
