@@ -32,13 +32,18 @@ interface Seen {
   frames: number;
   /** NAL types seen (FU-A and STAP-A unwrapped to their first NAL). */
   nals: Set<number>;
+  /** RTP timestamps of the frames (marker packets), in order. */
+  timestamps: number[];
 }
 
 function watch(enc: H264RtpEncoder): Seen {
-  const seen: Seen = { packets: 0, frames: 0, nals: new Set() };
+  const seen: Seen = { packets: 0, frames: 0, nals: new Set(), timestamps: [] };
   enc.onPacket((p) => {
     seen.packets++;
-    if (p[1]! & 0x80) seen.frames++;
+    if (p[1]! & 0x80) {
+      seen.frames++;
+      seen.timestamps.push(p.readUInt32BE(4));
+    }
     const cc = p[0]! & 0x0f;
     const payload = p.subarray(12 + cc * 4);
     const type = payload[0]! & 0x1f;
@@ -70,15 +75,18 @@ describe('H264RtpEncoder', () => {
     const seen = watch(enc);
     const input = await frames(20, 320, 240);
     // One frame at a time, each once the previous one came out: nothing is dropped for being early.
-    enc.push(input[0]!);
+    const captured = (i: number): number => 1_700_000_000_000 + i * 100;
+    enc.push(input[0]!, captured(0));
     await until('the first frame', () => seen.frames === 1);
     for (let i = 1; i < input.length; i++) {
-      enc.push(input[i]!);
+      enc.push(input[i]!, captured(i));
       await until(`frame ${i + 1}`, () => seen.frames === i + 1);
     }
     expect(seen.nals.has(7), 'SPS').toBe(true);
     expect(seen.nals.has(5), 'IDR slice').toBe(true);
     expect(seen.nals.has(1), 'P slice').toBe(true);
+    // Each frame's RTP timestamp leads back to when it was captured (what a player uses to tell its delay).
+    expect(seen.timestamps.map((ts) => enc.captureTimeOf(ts))).toEqual(input.map((_, i) => captured(i)));
     const s = enc.stats();
     expect(s).toMatchObject({ framesIn: 20, framesOut: 20, framesDropped: 0, width: 320, height: 240, restarts: 0 });
   });

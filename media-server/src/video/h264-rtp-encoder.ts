@@ -61,7 +61,13 @@ export class H264RtpEncoder {
   private restartTimer: NodeJS.Timeout | null = null;
   private starting: Promise<void> | null = null;
   /** The newest frame that arrived while ffmpeg was starting. */
-  private waiting: Uint8Array | null = null;
+  private waiting: { jpeg: Uint8Array; capturedAt: number } | null = null;
+  /** Frames written to ffmpeg and not yet out (one output frame per input frame): capture time and RTP time. */
+  private inFlight: { capturedAt: number; rtp: number }[] = [];
+  /** The last frame's send stamp (ms): stamps strictly increase. */
+  private lastStamp = 0;
+  /** RTP timestamp → capture time of the last frames out. */
+  private readonly captureByRtp = new Map<number, number>();
   private lastStderr: string[] = [];
   private cpuOfExited = 0;
   private readonly counters = { framesIn: 0, framesDropped: 0, framesOut: 0, packetsOut: 0, restarts: 0 };
@@ -79,8 +85,11 @@ export class H264RtpEncoder {
     return () => this.listeners.delete(listener);
   }
 
-  /** Encodes one redacted frame (JPEG). Dropped, not queued, while ffmpeg is behind or restarting. */
-  push(jpeg: Uint8Array): void {
+  /**
+   * Encodes one redacted frame (JPEG), captured at `capturedAt` (ms epoch; for captureTimeOf). Dropped,
+   * not queued, while ffmpeg is behind; while it (re)starts the newest frame waits for it.
+   */
+  push(jpeg: Uint8Array, capturedAt = Date.now()): void {
     if (this.closed) return;
     this.counters.framesIn++;
     const dims = readJpegDimensions(jpeg);
@@ -96,18 +105,31 @@ export class H264RtpEncoder {
     if (this.starting || !this.child) {
       // ffmpeg is (re)starting: the newest frame waits for it, older ones are dropped.
       if (this.waiting) this.counters.framesDropped++;
-      this.waiting = jpeg;
+      this.waiting = { jpeg, capturedAt };
       return;
     }
-    this.write(jpeg);
+    this.write(jpeg, capturedAt);
   }
 
-  private write(jpeg: Uint8Array): void {
+  /**
+   * The capture time of the frame sent with this RTP timestamp (recent frames only). Viewers see the
+   * encoder's timestamps unchanged, so a player can tell how old the picture it shows is.
+   */
+  captureTimeOf(rtpTimestamp: number): number | undefined {
+    return this.captureByRtp.get(rtpTimestamp >>> 0);
+  }
+
+  private write(jpeg: Uint8Array, capturedAt: number): void {
     const stdin = this.child?.stdin;
     if (!stdin || !stdin.writable || stdin.writableLength > MAX_PENDING_BYTES) {
       this.counters.framesDropped++;
       return;
     }
+    // RTP time = when the frame reached the encoder, so players pace frames as they arrive and buffer
+    // only for network jitter (stamping the capture time would make them buffer for the pipeline's).
+    const stamp = Math.max(Date.now(), this.lastStamp + 1);
+    this.lastStamp = stamp;
+    this.inFlight.push({ capturedAt, rtp: rtpTimeOf(stamp) });
     const head = Buffer.from(`--ctframe\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.byteLength}\r\n\r\n`, 'latin1');
     stdin.write(Buffer.concat([head, jpeg, CRLF]));
   }
@@ -133,7 +155,7 @@ export class H264RtpEncoder {
         this.starting = null;
         const next = this.waiting;
         this.waiting = null;
-        if (next && this.child) this.write(next);
+        if (next && this.child) this.write(next.jpeg, next.capturedAt);
         else if (next) this.counters.framesDropped++;
       });
   }
@@ -152,7 +174,17 @@ export class H264RtpEncoder {
       // Only our ffmpeg sends here; anything else on loopback is ignored.
       if (from.address !== '127.0.0.1' || packet.length < 12 || (packet[0]! & 0xc0) !== 0x80) return;
       this.counters.packetsOut++;
-      if (packet[1]! & 0x80) this.counters.framesOut++;
+      // Our own RTP time (ffmpeg's are its demuxer's 40 ms ticks), remembered with the capture time.
+      const frame = this.inFlight[0];
+      if (frame !== undefined) packet.writeUInt32BE(frame.rtp, 4);
+      if (packet[1]! & 0x80) {
+        this.counters.framesOut++;
+        this.inFlight.shift();
+        if (frame !== undefined) {
+          this.captureByRtp.set(frame.rtp, frame.capturedAt);
+          if (this.captureByRtp.size > 900) this.captureByRtp.delete(this.captureByRtp.keys().next().value!);
+        }
+      }
       for (const l of this.listeners) {
         try {
           l(packet);
@@ -186,6 +218,7 @@ export class H264RtpEncoder {
       `rtp://127.0.0.1:${socket.address().port}`,
     ];
     const child = spawn(this.o.ffmpeg.path, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    this.inFlight = [];
     this.child = child;
     this.started = Date.now();
     this.lastStderr = [];
@@ -249,6 +282,11 @@ export class H264RtpEncoder {
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+
+/** A time (ms epoch) as a 90 kHz RTP timestamp (wraps every 13.25 h). */
+export function rtpTimeOf(ms: number): number {
+  return Math.round(ms * 90) % 2 ** 32;
+}
 
 const TICKS_PER_SECOND = 100;
 /** utime + stime of a process in seconds, or null (no /proc, or it is gone). */

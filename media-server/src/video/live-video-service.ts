@@ -74,7 +74,7 @@ export class LiveVideoService {
       async (msgs) => {
         for (const m of msgs) {
           const body = m.envelope.body;
-          if (body) this.push(m.camera, body);
+          if (body) this.push(m.camera, body, m.envelope.meta.capturedAt);
           m.ack();
         }
       },
@@ -82,8 +82,13 @@ export class LiveVideoService {
   }
 
   /** One redacted frame of a camera; encoded only while the camera has viewers (or its encoder is winding down). */
-  push(camera: string, jpeg: Uint8Array): void {
-    this.cameras.get(camera)?.encoder.push(jpeg);
+  push(camera: string, jpeg: Uint8Array, capturedAt?: number): void {
+    this.cameras.get(camera)?.encoder.push(jpeg, capturedAt);
+  }
+
+  /** When the frame a viewer shows with this RTP timestamp was captured (recent frames only). */
+  captureTimeOf(camera: string, rtpTimestamp: number): number | undefined {
+    return this.cameras.get(camera)?.encoder.captureTimeOf(rtpTimestamp);
   }
 
   /** Answers a WHEP offer for a camera. Throws WebRtcRequestError (4xx/503) with the reason. */

@@ -31,7 +31,11 @@ export class WhepViewer {
     try {
       const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
       this.pc = pc;
-      pc.addTransceiver('video', { direction: 'recvonly' });
+      const t = pc.addTransceiver('video', { direction: 'recvonly' });
+      // A live wall wants the newest picture: ask for the smallest jitter buffer (Chrome: playoutDelayHint too).
+      const receiver = t.receiver as RTCRtpReceiver & { jitterBufferTarget?: number | null; playoutDelayHint?: number };
+      if ('jitterBufferTarget' in receiver) receiver.jitterBufferTarget = 0;
+      if ('playoutDelayHint' in receiver) receiver.playoutDelayHint = 0;
       pc.ontrack = (e) => this.onStream(e.streams[0] ?? new MediaStream([e.track]));
       pc.onconnectionstatechange = () => {
         if (this.closed) return;
