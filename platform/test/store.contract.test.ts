@@ -123,6 +123,22 @@ describe.each(targets)('Store contract on $kind', (target) => {
       expect(await store.publishTokens.delete('phone')).toBe(false);
     }));
 
+  it('grants a lease to one owner at a time, renews it for its owner, and frees it on release or expiry', () =>
+    withStore(target, async (store) => {
+      expect(await store.leases.acquire('cam:a', 'p1', 60_000)).toBe(true);
+      expect(await store.leases.acquire('cam:a', 'p2', 60_000)).toBe(false);
+      expect(await store.leases.acquire('cam:a', 'p1', 60_000)).toBe(true);
+      expect(await store.leases.acquire('cam:b', 'p2', 60_000)).toBe(true);
+      expect((await store.leases.live('cam:')).map((l) => [l.name, l.owner])).toEqual([['cam:a', 'p1'], ['cam:b', 'p2']]);
+      expect(await store.leases.release('cam:a', 'p2')).toBe(false);
+      expect(await store.leases.release('cam:a', 'p1')).toBe(true);
+      expect(await store.leases.acquire('cam:a', 'p2', 60_000)).toBe(true);
+      // An expired lease is free for anyone and no longer listed.
+      expect(await store.leases.acquire('cam:c', 'p1', -1)).toBe(true);
+      expect((await store.leases.live('cam:')).map((l) => l.name)).toEqual(['cam:a', 'cam:b']);
+      expect(await store.leases.acquire('cam:c', 'p2', 60_000)).toBe(true);
+    }));
+
   it('lists health events of one camera newest first, honouring the limit', () =>
     withStore(target, async (store) => {
       await store.healthEvents.append(health('cam1', T0 + 1000, 'starting'));

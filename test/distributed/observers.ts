@@ -95,10 +95,11 @@ export class BusObserver {
     return w;
   }
 
-  /** Frames processed so far by the replica whose instance id names this pid (`<host>-<pid>-<rand>`). */
-  processedBy(pid: number): number {
+  /** Frames processed so far by the replica whose instance id names this pid (`<host>-<pid>-<rand>`), of one camera or all. */
+  processedBy(pid: number, camera?: string): number {
     for (const [instance, s] of this.latest) {
-      if (new RegExp(`-${pid}-[a-z0-9]+$`).test(instance)) return Object.values(s.cameras).reduce((n, c) => n + c.processed, 0);
+      if (!new RegExp(`-${pid}-[a-z0-9]+$`).test(instance)) continue;
+      return Object.entries(s.cameras).reduce((n, [cam, c]) => (camera === undefined || cam === camera ? n + c.processed : n), 0);
     }
     return 0;
   }

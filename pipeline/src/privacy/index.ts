@@ -13,3 +13,4 @@ export * from './privacy-service';
 export * from './privacy-core-pool';
 export * from './perception-memory';
 export * from './blazeface-decoder';
+export * from './camera-ownership';

@@ -8,6 +8,7 @@ import { TextRegionDetector } from './text-region-detector';
 import { PrivacyCore } from './privacy-core';
 import { PrivacyStage } from './privacy-stage';
 import { PrivacyCorePool } from './privacy-core-pool';
+import { CameraOwnership } from './camera-ownership';
 
 /** Settings for a camera the catalog does not know (yet): hide everything. */
 export const STRICTEST_PRIVACY: PrivacySettings = { faces: true, plates: true, heads: true, method: 'pixelate', margin: 0.15 };
@@ -27,6 +28,14 @@ export interface PrivacyServiceOptions {
   replicas?: number;
   /** Person/object detection in the boundary (one object-model thread per core), motion-gated. Default true. */
   objectDetection?: boolean;
+  /**
+   * Partition cameras among the privacy processes (leases in the store): each camera is redacted by one
+   * process at a time, which holds its perception state; a dead process's cameras are taken over.
+   * Distributed mode uses it; embedded mode has one process and one shared consumer. Default false.
+   */
+  partitioned?: boolean;
+  /** Lease lifetime when partitioned (takeover time of a dead process's cameras). Default 6 000 ms. */
+  leaseTtlMs?: number;
   logger?: Logger;
 }
 
@@ -41,6 +50,8 @@ export class PrivacyService {
   /** Motion gates and last object detections per camera, shared by the cores. */
   readonly perception = new PerceptionMemory();
   private readonly publisher: StageStatsPublisher;
+  /** Which cameras this process redacts (partitioned mode). */
+  readonly ownership: CameraOwnership | null;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly o: PrivacyServiceOptions) {
@@ -61,13 +72,26 @@ export class PrivacyService {
       core: new PrivacyCorePool(cores),
       settingsFor: (camera) => o.catalog.get(camera)?.privacy ?? STRICTEST_PRIVACY,
       analysisFpsFor: (camera) => o.catalog.get(camera)?.analysisFps,
+      partitioned: o.partitioned ?? false,
       logger: log,
     });
+    const stage = this.stage;
+    this.ownership = o.partitioned
+      ? new CameraOwnership({
+          leases: o.store.leases,
+          instance: o.instance,
+          cameras: () => o.catalog.list().filter((c) => c.enabled !== false).map((c) => c.id),
+          onChange: (owned) => stage.own(owned),
+          log: log.child({ component: 'ownership' }),
+          ...(o.leaseTtlMs !== undefined ? { ttlMs: o.leaseTtlMs } : {}),
+        })
+      : null;
     this.publisher = new StageStatsPublisher(o.bus, 'privacy', o.instance, () => this.counters(), log);
   }
 
   async start(): Promise<void> {
     await this.stage.start();
+    await this.ownership?.start();
     this.publisher.start();
   }
 
@@ -82,7 +106,12 @@ export class PrivacyService {
 
   /** Drains every stage (in-flight frames finish), then publishes the final counters. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.stage.close().then(() => this.publisher.close());
+    this.closing ??= (async () => {
+      // Hand the cameras over at once (their frames started here finish first).
+      await this.ownership?.close();
+      await this.stage.close();
+      await this.publisher.close();
+    })();
     return this.closing;
   }
 }

@@ -31,6 +31,11 @@ export interface PrivacyStageOptions {
   durable?: string;
   /** Only these cameras. Default: all. */
   cameras?: string[];
+  /**
+   * Partitioned by camera: no shared consumer at start; the cameras given to own() each get their own
+   * durable (`<durable>-<camera>`), so one process holds a camera's perception state at a time. Default false.
+   */
+  partitioned?: boolean;
   /** Default DEFAULT_PRIVACY_BATCH (16). */
   batch?: number;
   /** Bus ack wait; must exceed the core's timeout. Default: the bus default (10 s). */
@@ -103,6 +108,14 @@ export class PrivacyStage {
   private serveCount = 0;
   /** Frames being redacted now, at most the core's capacity. */
   private readonly active = new Set<Promise<void>>();
+  /** The same, per camera (to let a camera's frames finish before it is given up). */
+  private readonly activeByCamera = new Map<string, Set<Promise<void>>>();
+  /** Partitioned mode: each owned camera's consumer. */
+  private readonly cameraConsumers = new Map<string, Consumer>();
+  /** Partitioned mode: the cameras own() was last given (frames of others are left to their owner). */
+  private wanted = new Set<string>();
+  /** own() calls, one after another. */
+  private owning: Promise<void> = Promise.resolve();
 
   constructor(options: PrivacyStageOptions) {
     this.o = {
@@ -111,6 +124,7 @@ export class PrivacyStage {
       core: options.core,
       settingsFor: options.settingsFor,
       durable: options.durable ?? PRIVACY_DURABLE,
+      partitioned: options.partitioned ?? false,
       cameras: options.cameras,
       batch: options.batch ?? DEFAULT_PRIVACY_BATCH,
       ackWaitMs: options.ackWaitMs,
@@ -130,6 +144,10 @@ export class PrivacyStage {
     this.starting ??= (async () => {
       await this.o.core.start();
       if (this.closing) return;
+      if (this.o.partitioned) {
+        this.log.info('privacy stage ready: cameras are consumed as they are owned');
+        return;
+      }
       this.consumer = await this.o.bus.consume(
         'frames.raw',
         {
@@ -164,6 +182,8 @@ export class PrivacyStage {
     // Closing: leave them unacked; closing the consumer hands them back to the other replicas.
     if (this.closing) return;
     for (const m of messages) {
+      // A camera just given up: its frames stay unacked and go back to its durable for the next owner.
+      if (this.o.partitioned && !this.wanted.has(m.camera)) continue;
       const queue = this.waiting.get(m.camera) ?? [];
       // In capture order; a frame older than one this camera already started is stale.
       if (capturedAt(m) < (this.startedAt.get(m.camera) ?? -Infinity)) {
@@ -233,6 +253,13 @@ export class PrivacyStage {
           this.pump();
         });
       this.active.add(run);
+      let mine = this.activeByCamera.get(m.camera);
+      if (!mine) this.activeByCamera.set(m.camera, (mine = new Set()));
+      mine.add(run);
+      void run.finally(() => {
+        mine.delete(run);
+        if (mine.size === 0 && this.activeByCamera.get(m.camera) === mine) this.activeByCamera.delete(m.camera);
+      });
     }
   }
 
@@ -313,6 +340,53 @@ export class PrivacyStage {
     }
   }
 
+  /**
+   * Partitioned mode: consume exactly these cameras. A camera given up first stops being consumed (frames
+   * already started finish and are acked, waiting ones go back unacked to its durable for the next owner);
+   * a new camera's durable is joined where it stands (its backlog is at most the raw stream's few seconds,
+   * of which only the newest queuePerCamera frames are redacted). Calls are applied one after another.
+   */
+  own(cameras: ReadonlySet<string>): Promise<void> {
+    const run = this.owning.then(async () => {
+      if (this.closing || !this.o.partitioned) return;
+      this.wanted = new Set(cameras);
+      for (const [camera, consumer] of [...this.cameraConsumers]) {
+        if (cameras.has(camera)) continue;
+        this.cameraConsumers.delete(camera);
+        this.waiting.delete(camera);
+        const mine = [...this.activeByCamera.get(camera) ?? []];
+        await Promise.allSettled(mine);
+        await consumer.close();
+        this.log.info({ camera }, 'camera given up');
+      }
+      for (const camera of cameras) {
+        if (this.cameraConsumers.has(camera) || this.closing) continue;
+        const consumer = await this.o.bus.consume(
+          'frames.raw',
+          {
+            durable: `${this.o.durable}-${camera}`,
+            cameras: [camera],
+            batch: this.o.batch,
+            deliverFrom: this.o.deliverFrom,
+            // A removed camera's durable must not outlive it for long.
+            expireAfterIdleMs: 10 * 60_000,
+            ...(this.o.ackWaitMs !== undefined ? { ackWaitMs: this.o.ackWaitMs } : {}),
+          },
+          (messages) => this.handle(messages),
+        );
+        this.cameraConsumers.set(camera, consumer);
+        this.log.info({ camera }, 'camera owned');
+      }
+    });
+    this.owning = run.catch((err: unknown) => this.log.error({ err }, 'could not change the cameras consumed'));
+    return run;
+  }
+
+  /** The cameras consumed now (partitioned mode). */
+  owned(): string[] {
+    return [...this.cameraConsumers.keys()].sort();
+  }
+
   /** Counters per camera. */
   stats(): PrivacyStageStats {
     const cameras: Record<string, PrivacyCameraCounters> = {};
@@ -338,6 +412,9 @@ export class PrivacyStage {
       const c = this.consumer;
       this.consumer = undefined;
       await c?.close();
+      await this.owning;
+      await Promise.all([...this.cameraConsumers.values()].map((x) => x.close()));
+      this.cameraConsumers.clear();
       await this.o.core.close();
       this.log.info({ cameras: this.stageCounters() }, 'privacy stage closed');
     })();

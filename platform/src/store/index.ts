@@ -15,3 +15,4 @@ export * from './pglite-store';
 export * from './postgres-store';
 export * from './open-store';
 export * from './publish-token.repository';
+export * from './lease.repository';

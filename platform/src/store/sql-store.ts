@@ -10,7 +10,8 @@ import { SqlQueryRepository } from './query.repository';
 import { SqlSceneRepository } from './scene.repository';
 import { SqlWebhookRepository } from './webhook.repository';
 import { SqlPublishTokenRepository } from './publish-token.repository';
-import type { AlertRepository, CameraRepository, HealthEventRepository, PublishTokenRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
+import { SqlLeaseRepository } from './lease.repository';
+import type { AlertRepository, CameraRepository, HealthEventRepository, LeaseRepository, PublishTokenRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
 
 /**
  * The Store written once against SqlDatabase; PgliteStore and PostgresStore only supply the
@@ -20,6 +21,7 @@ export abstract class SqlStore implements Store {
   abstract readonly kind: Store['kind'];
   readonly cameras: CameraRepository;
   readonly publishTokens: PublishTokenRepository;
+  readonly leases: LeaseRepository;
   readonly healthEvents: HealthEventRepository;
   readonly redactions: RedactionRepository;
   readonly snapshots: SnapshotRepository;
@@ -36,6 +38,7 @@ export abstract class SqlStore implements Store {
   ) {
     this.cameras = new SqlCameraRepository(db);
     this.publishTokens = new SqlPublishTokenRepository(db);
+    this.leases = new SqlLeaseRepository(db);
     this.healthEvents = new SqlHealthEventRepository(db);
     this.redactions = new SqlRedactionRepository(db);
     this.snapshots = new SqlSnapshotRepository(db);

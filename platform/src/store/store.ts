@@ -192,8 +192,26 @@ export interface PublishTokenRepository {
   delete(camera: string): Promise<boolean>;
 }
 
+/** A named lease: held by `owner` until `expiresAt` (ms epoch, the database's clock). */
+export interface Lease {
+  name: string;
+  owner: string;
+  expiresAt: number;
+}
+
+/** Leases for work that one process at a time must own (a camera's privacy state), with expiry on the database's clock. */
+export interface LeaseRepository {
+  /** Takes the lease for ttlMs if it is free, expired or already ours (then it is renewed); true when we hold it. */
+  acquire(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if we hold it. */
+  release(name: string, owner: string): Promise<boolean>;
+  /** Unexpired leases whose name starts with `prefix`, by name. */
+  live(prefix: string): Promise<Lease[]>;
+}
+
 export interface Store {
   readonly kind: 'pglite' | 'postgres';
+  readonly leases: LeaseRepository;
   readonly cameras: CameraRepository;
   readonly publishTokens: PublishTokenRepository;
   readonly healthEvents: HealthEventRepository;
