@@ -87,6 +87,10 @@ describe('WebRTC live video on the wall (WHEP)', () => {
     await page.waitForFunction((sel) => /face/.test(document.querySelector(`${sel} [data-testid="camera-privacy"]`)?.textContent ?? ''), tile('pitch'), { timeout: 20_000 });
     const stats = t.runtime.video!.stats();
     expect(stats.map((s) => [s.camera, s.viewers]).sort()).toEqual([['lobby', 1], ['pitch', 1]]);
+    // /metrics shows the viewers and the encoding.
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/^chronotrace_video_viewers\{camera="lobby"\} 1$/m);
+    expect(Number(/^chronotrace_video_frames_encoded_total\{camera="lobby"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(10);
     expect(errors).toEqual([]);
     await page.close();
     // Closing the page ends its sessions (DELETE, or the connection closing).

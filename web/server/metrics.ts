@@ -12,6 +12,10 @@ export interface MetricSources {
   privacy?(): Record<string, { processed: number; skipped: number; failures: number }>;
   /** Redacted frames this replica pushed to the wall, per camera. */
   delivered(): ReadonlyMap<string, number>;
+  /** WebRTC video of this replica: per camera viewers, frames encoded and encoder CPU seconds. */
+  video?(): { camera: string; viewers: number; framesOut: number; framesDropped: number; cpuSeconds: number }[];
+  /** WHIP publishers connected to this process. */
+  publishers?(): { camera: string; connected: boolean }[];
 }
 
 /**
@@ -62,6 +66,35 @@ export class Metrics {
           [{ camera, outcome: 'failed' }, c.failures],
         ]),
       );
+    }
+    if (sources.video) {
+      const video = sources.video;
+      absolute('chronotrace_video_frames_encoded_total', 'Redacted frames encoded to H.264 for WebRTC viewers', ['camera'], async () => video().map((v) => [{ camera: v.camera }, v.framesOut]));
+      absolute('chronotrace_video_frames_dropped_total', 'Redacted frames the encoder dropped (behind, restarting, not a JPEG)', ['camera'], async () => video().map((v) => [{ camera: v.camera }, v.framesDropped]));
+      absolute('chronotrace_video_encoder_cpu_seconds_total', "CPU seconds of the camera's encoder (ffmpeg)", ['camera'], async () => video().map((v) => [{ camera: v.camera }, v.cpuSeconds]));
+      new Gauge({
+        name: 'chronotrace_video_viewers',
+        help: 'WebRTC (WHEP) viewers of the camera on this replica',
+        labelNames: ['camera'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const v of video()) this.set({ camera: v.camera }, v.viewers);
+        },
+      });
+    }
+    if (sources.publishers) {
+      const publishers = sources.publishers;
+      new Gauge({
+        name: 'chronotrace_whip_publishers',
+        help: 'WHIP publishers of the camera on this process (1 connected, 0 answered but not connected yet)',
+        labelNames: ['camera'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const p of publishers()) this.set({ camera: p.camera }, p.connected ? 1 : 0);
+        },
+      });
     }
     const gauge = (name: string, help: string, pick: (h: CameraHealth) => number): void => {
       new Gauge({

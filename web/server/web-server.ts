@@ -103,6 +103,8 @@ export class WebServer {
       cameras: async () => (await o.cameras.list()).map((c) => c.id),
       health: (camera) => this.health.get(camera),
       delivered: () => this.wall.deliveredTotals(),
+      ...(o.video ? { video: () => o.video!.stats() } : {}),
+      ...(o.whip ? { publishers: () => o.whip!.stats() } : {}),
       ...o.counters,
     });
     this.wall.observe(this.metrics);
