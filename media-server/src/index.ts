@@ -41,3 +41,5 @@ export function startIngest(options: StartIngestOptions): IngestService {
   return ingest;
 }
 export * from './camera-reconciler';
+export * from './video/publish-tokens';
+export * from './video/webrtc-http';

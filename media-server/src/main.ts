@@ -1,10 +1,14 @@
+import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import type { CameraConfig } from '@chronotrace/contracts';
-import { CameraCatalog, createLogger, env, exitAfterDrainOnSignal, loadStreamsConfig, openPorts, seedCamerasFromConfig, type Bus, type Logger } from '@chronotrace/platform';
+import { CameraCatalog, createLogger, env, exitAfterDrainOnSignal, loadStreamsConfig, openPorts, seedCamerasFromConfig, sendError, webRtcNetworkOf, type Bus, type Logger } from '@chronotrace/platform';
 import { CameraReconciler } from './camera-reconciler';
 import { resolveFfmpeg } from './ffmpeg-binary';
 import { startIngest } from './index';
 import type { IngestService } from './ingest-service';
+import { PublishTokens } from './video/publish-tokens';
+import { webRtcEndpoints, whipHandler } from './video/webrtc-http';
+import { WhipHub } from './video/whip-hub';
 
 export interface RunIngestProcessOptions {
   /** The bus frames and health go to. Closed on shutdown: the process owns it. */
@@ -15,6 +19,8 @@ export interface RunIngestProcessOptions {
   logger?: Logger;
   /** Runs after ingest and bus are closed on shutdown (close other resources the process owns). */
   onClosed?: () => Promise<void>;
+  /** Where WebRTC cameras' WHIP publishers arrive. */
+  whip?: WhipHub;
 }
 
 /**
@@ -25,10 +31,11 @@ export async function runIngestProcess(options: RunIngestProcessOptions): Promis
   const logger = options.logger ?? createLogger('media-server');
   const ffmpeg = await resolveFfmpeg();
   logger.info({ ffmpeg: ffmpeg.path, ffmpegOrigin: ffmpeg.origin, ffmpegVersion: ffmpeg.version, cameras: options.cameras.length }, 'ingest starting');
-  const ingest = startIngest({ bus: options.bus, cameras: options.cameras, logger });
+  const ingest = startIngest({ bus: options.bus, cameras: options.cameras, logger, ...(options.whip ? { whip: options.whip } : {}) });
 
   exitAfterDrainOnSignal(logger, async () => {
     await ingest.close();
+    await options.whip?.close();
     await options.bus.close();
     await options.onClosed?.();
   });
@@ -47,7 +54,24 @@ export async function main(): Promise<IngestService> {
   await seedCamerasFromConfig(ports.store, config, logger);
   const catalog = new CameraCatalog(ports.store, logger.child({ component: 'catalog' }));
   await catalog.start();
-  const ingest = await runIngestProcess({ bus: ports.bus, cameras: [], logger, onClosed: async () => {
+  // WebRTC cameras publish here: the web process proxies /whip/* to this listener (MEDIA_URL).
+  const whip = new WhipHub({ log: logger.child({ component: 'whip' }), network: webRtcNetworkOf(e) });
+  const endpoints = webRtcEndpoints(
+    { whip: whipHandler({ hub: whip, cameraSource: async (id) => (await ports.store.cameras.get(id))?.source ?? null, tokens: new PublishTokens(ports.store) }) },
+    logger.child({ component: 'whip' }),
+  );
+  const http = createServer((req, res) => {
+    void endpoints(req, res).then((handled) => {
+      if (!handled) sendError(res, 404, 'the media server answers /whip/* only');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(e.MEDIA_HTTP_PORT, e.MEDIA_HTTP_HOST, () => resolve());
+  });
+  logger.info({ host: e.MEDIA_HTTP_HOST, port: e.MEDIA_HTTP_PORT }, 'WHIP endpoint listening');
+  const ingest = await runIngestProcess({ bus: ports.bus, cameras: [], logger, whip, onClosed: async () => {
+    http.close();
     catalog.close();
     await ports.store.close();
   } });

@@ -78,6 +78,12 @@ const baseEnvSchema = z.object({
       return a !== undefined && b !== undefined && a >= 1024 && a < b && b <= 65535;
     }, 'needs 1024 ≤ min < max ≤ 65535')
     .optional(),
+  /** Distributed mode: the media server's HTTP port for WHIP publishers (the web proxies /whip to it). Default 8081. */
+  MEDIA_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  /** Interface the media server's HTTP listens on. Default 127.0.0.1 (the web, on the same host, proxies to it). */
+  MEDIA_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Distributed mode: where the web process finds the media server's WHIP endpoint. Default http://127.0.0.1:8081. */
+  MEDIA_URL: z.string().regex(/^https?:\/\/[^\s/]+\/?$/, 'must be an http(s):// origin, e.g. http://ingest:8081').default('http://127.0.0.1:8081'),
   /** WebRTC viewers at once per web process. Default 64. */
   WEBRTC_MAX_VIEWERS: z.coerce.number().int().min(1).max(1000).default(64),
   /** Hours of stored scene (tracks per frame) kept for backtests. Default 72. */

@@ -10,3 +10,4 @@ export * from './process-lifecycle';
 export * from './activity-judge';
 export * from './backoff';
 export * from './process-supervisor';
+export * from './http-json';

@@ -22,8 +22,8 @@ describe('environment of matching, webhooks and the embedder', () => {
   });
 
   it('names every bad variable at once', () => {
-    const p = problems({ MATCH_HYSTERESIS: '5/3', ANALYTICS_PARTITION: '3/3', WEBHOOK_MAX_ATTEMPTS: '0', EMBEDDER: 'clip-onnx', SIMILARITY_PERCENTILE: '100', PUBLIC_URL: 'wall' });
-    for (const name of ['MATCH_HYSTERESIS', 'ANALYTICS_PARTITION', 'WEBHOOK_MAX_ATTEMPTS', 'SIMILARITY_PERCENTILE', 'PUBLIC_URL']) expect(p.some((d) => d.startsWith(`${name}:`)), name).toBe(true);
+    const p = problems({ MATCH_HYSTERESIS: '5/3', ANALYTICS_PARTITION: '3/3', WEBHOOK_MAX_ATTEMPTS: '0', EMBEDDER: 'clip-onnx', SIMILARITY_PERCENTILE: '100', PUBLIC_URL: 'wall', MEDIA_URL: 'ingest:8081', WEBRTC_ADDRESS: 'localhost', WEBRTC_PORT_RANGE: '5000-4000' });
+    for (const name of ['MATCH_HYSTERESIS', 'ANALYTICS_PARTITION', 'WEBHOOK_MAX_ATTEMPTS', 'SIMILARITY_PERCENTILE', 'PUBLIC_URL', 'MEDIA_URL', 'WEBRTC_ADDRESS', 'WEBRTC_PORT_RANGE']) expect(p.some((d) => d.startsWith(`${name}:`)), name).toBe(true);
   });
 
   it('asks for the model folder or the region the chosen embedder needs', () => {

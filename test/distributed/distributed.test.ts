@@ -90,8 +90,11 @@ async function setUp(): Promise<void> {
     `export default { cameras: [{ id: 'dist-a', name: 'A', source: 'testsrc:testsrc2', fps: 2, width: 320 }] };\n`,
   );
   const port = await freePort();
+  const mediaPort = await freePort();
   url = `http://127.0.0.1:${port}`;
   const env = childEnv({
+    MEDIA_HTTP_PORT: String(mediaPort),
+    MEDIA_URL: `http://127.0.0.1:${mediaPort}`,
     MODE: 'distributed',
     PORT: String(port),
     HOST: '127.0.0.1',

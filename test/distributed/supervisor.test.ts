@@ -1,10 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
-import type { Alert, StandingQuery, SystemHealth } from '@chronotrace/contracts';
+import type { Alert, CameraView, PublishTokenIssued, StandingQuery, SystemHealth } from '@chronotrace/contracts';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_PATH } from '../support/chromium';
 import { NatsServerProcess } from '../support/nats-server';
 import { DATABASE_URL, REDIS_URL, assertServicesUp, dropSchema } from './infra';
 import { WallWatcher } from './observers';
@@ -57,8 +60,12 @@ beforeAll(async () => {
     nats = await NatsServerProcess.start(['--user', NATS_USER, '--pass', NATS_PASSWORD]);
     tmp = await mkdtemp(join(tmpdir(), 'ct-sup-'));
     const config = join(tmp, 'streams.config.ts');
-    await writeFile(config, `export default { cameras: [{ id: 'sup-a', name: 'A', source: 'testsrc:testsrc2', fps: 4, width: 320 }] };\n`);
+    await writeFile(
+      config,
+      `export default { cameras: [{ id: 'sup-a', name: 'A', source: 'testsrc:testsrc2', fps: 4, width: 320 }, { id: 'sup-phone', name: 'Phone', source: 'webrtc', fps: 5, width: 320 }] };\n`,
+    );
     const port = await freePort();
+    const mediaPort = await freePort();
     url = `http://127.0.0.1:${port}`;
     supervisor = spawnStage(
       'start-distributed',
@@ -79,6 +86,9 @@ beforeAll(async () => {
         PRIVACY_PROCESSES: '1',
         PRIVACY_REPLICAS: '1',
         ANALYTICS_PROCESSES: '1',
+        MEDIA_HTTP_PORT: String(mediaPort),
+        MEDIA_URL: `http://127.0.0.1:${mediaPort}`,
+        WEBRTC_ADDRESS: '127.0.0.1',
       }),
     );
   } catch (e) {
@@ -183,6 +193,44 @@ describe('npm run start:distributed: supervised processes on a password-protecte
     expect(ids.length - new Set(ids).size, 'frames pushed twice to the wall').toBe(0);
     expect(alerts.length - new Set(alerts.map((a) => a.id)).size, 'alerts pushed twice').toBe(0);
   }, 150_000);
+
+  it('a phone publishes over WHIP through the web (proxied to the media server): its frames are redacted and reach the wall', async () => {
+    guard();
+    const w = wall ?? (wall = await WallWatcher.connect(url));
+    const y4m = join(tmp, 'phone.y4m');
+    const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=480x360:rate=10', '-t', '2', '-pix_fmt', 'yuv420p', '-f', 'yuv4mpegpipe', y4m]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    const issued = await fetch(`${url}/api/cameras/sup-phone/publish-token`, { method: 'POST' });
+    expect(issued.status).toBe(201);
+    const { token } = (await issued.json()) as PublishTokenIssued;
+    // A wrong token is refused by the media server, through the proxy, with its reason.
+    const refused = await fetch(`${url}/whip/sup-phone`, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: 'Bearer nope' }, body: 'v=0\r\n' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${url}/publish?camera=sup-phone`);
+      await page.fill('[data-testid="publish-token"]', token);
+      await page.click('[data-testid="publish-start"]');
+      await page.waitForSelector('[data-testid="publish-state"][data-state="connected"]', { timeout: 20_000 });
+      await waitUntil(
+        'sup-phone live',
+        async () => ((await (await fetch(`${url}/api/cameras`)).json()) as CameraView[]).find((c) => c.id === 'sup-phone')?.health.state === 'live',
+        { timeoutMs: 40_000, guard },
+      );
+      await waitUntil('3 redacted sup-phone frames on the wall', () => w.of('sup-phone').length >= 3, { timeoutMs: 30_000, guard });
+      expect(w.of('sup-phone').every((f) => f.redacted)).toBe(true);
+      await page.click('[data-testid="publish-stop"]');
+      await page.waitForSelector('[data-testid="publish-state"][data-state="stopped"]');
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 
   it('SIGTERM to the supervisor drains every process and exits 0', async () => {
     guard();

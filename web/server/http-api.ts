@@ -5,9 +5,9 @@ import type { AccessPolicy, ApiAction } from './auth';
 import { redactSource, type CameraService } from './camera-service';
 import type { HealthBoard } from './health-board';
 import type { Metrics } from './metrics';
-import { readJsonBody, sendError, sendJson } from './http-json';
+import { readJsonBody, sendError, sendJson } from '@chronotrace/platform';
 import type { QueryService } from './query-service';
-import type { PublishTokens } from './publish-tokens';
+import type { PublishTokens } from '@chronotrace/media-server';
 import type { WebhookDispatcher } from './webhook-dispatcher';
 
 export interface ApiServices {

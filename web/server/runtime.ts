@@ -210,6 +210,7 @@ export class Runtime {
         ...(fanout ? { socketAdapter: fanout.adapter } : {}),
         video,
         whip,
+        mediaUrl: env.MODE === 'distributed' ? env.MEDIA_URL : null,
         counters: {
           ...(ing ? { ingest: () => Object.fromEntries(Object.entries(ing.toJSON().cameras).map(([k, c]) => [k, c.published])) } : {}),
           ...(priv ? { privacy: () => priv.counters() } : {}),

@@ -8,13 +8,13 @@ import { OpenAccessPolicy, type AccessPolicy } from './auth';
 import type { CameraService } from './camera-service';
 import { HealthBoard } from './health-board';
 import { createApi, toCameraView } from './http-api';
-import { sendError } from './http-json';
+import { sendError } from '@chronotrace/platform';
 import { LiveWall } from './live-wall';
 import { Metrics, type MetricSources } from './metrics';
 import type { QueryService } from './query-service';
 import type { WebhookDispatcher } from './webhook-dispatcher';
 import type { LiveVideoService, WhipHub } from '@chronotrace/media-server';
-import { PublishTokens } from './publish-tokens';
+import { PublishTokens } from '@chronotrace/media-server';
 import { createWebRtcApi } from './webrtc-api';
 
 type NodeHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
@@ -41,6 +41,8 @@ export interface WebServerOptions {
   video?: LiveVideoService | null;
   /** WHIP ingest of WebRTC cameras in this process (embedded mode); null or absent: /whip answers 503. */
   whip?: WhipHub | null;
+  /** Where WHIP requests are proxied when ingest runs elsewhere (distributed mode), or null. */
+  mediaUrl?: string | null;
   /** Socket.io adapter factory (Redis in distributed mode). */
   socketAdapter?: Parameters<LiveWall['io']['adapter']>[0];
 }
@@ -79,6 +81,7 @@ export class WebServer {
     const webrtc = createWebRtcApi({
       video: o.video ?? null,
       whip: o.whip ?? null,
+      mediaUrl: o.mediaUrl ?? null,
       cameras: o.cameras,
       tokens,
       policy: o.policy ?? new OpenAccessPolicy(),

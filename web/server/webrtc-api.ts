@@ -1,20 +1,15 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CAMERA_ID_PATTERN } from '@chronotrace/contracts';
-import { WebRtcRequestError, type LiveVideoService, type WhipHub } from '@chronotrace/media-server';
-import type { Logger } from '@chronotrace/platform';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readOffer, sendAnswer, webRtcEndpoints, whipHandler, type LiveVideoService, type PublishTokens, type SessionHandler, type WhipHub } from '@chronotrace/media-server';
+import { sendError, type Logger } from '@chronotrace/platform';
 import type { AccessPolicy } from './auth';
 import type { CameraService } from './camera-service';
-import { readTextBody, sendError } from './http-json';
-import type { PublishTokens } from './publish-tokens';
-
-/** Largest SDP offer read. */
-const MAX_SDP_BYTES = 64 * 1024;
-const VIEWER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface WebRtcApiServices {
   video: LiveVideoService | null;
   /** WHIP ingest in this process (embedded mode), or null. */
   whip: WhipHub | null;
+  /** Distributed mode: the media server that ingests WHIP publishers (MEDIA_URL), proxied to. */
+  mediaUrl: string | null;
   cameras: CameraService;
   tokens: PublishTokens;
   policy: AccessPolicy;
@@ -22,83 +17,53 @@ export interface WebRtcApiServices {
 }
 
 /**
- * WHEP and WHIP (RFC 9725 / RFC 9725-style) endpoints:
+ * WHEP and WHIP endpoints on the web server:
  * - `POST /whep/:camera` with an SDP offer → 201, the SDP answer (every ICE candidate in it: no trickle),
  *   `Location: /whep/:camera/:viewer`; `DELETE` on that location ends it. The redacted live video.
  * - `POST /whip/:camera` with `Authorization: Bearer <publish token>` and an SDP offer (VP8 or H.264) → 201,
- *   the answer, `Location: /whip/:camera/:session`; `DELETE` (same token) ends the publishing.
- * Errors are the API's JSON. Returns a listener that answers /whep/* and /whip/* and reports whether it did.
+ *   the answer, `Location: /whip/:camera/:session`; `DELETE` (same token) ends the publishing. Served here
+ *   when ingest runs in this process (embedded), else proxied to the media server (distributed).
+ * Returns a listener that answers /whep/* and /whip/* and reports whether it did.
  */
 export function createWebRtcApi(s: WebRtcApiServices): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
-  const whep = whepHandler(s);
-  const whip = whipHandler(s);
-  return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const parts = url.pathname.split('/').filter(Boolean);
-    if (parts[0] !== 'whep' && parts[0] !== 'whip') return false;
-    try {
-      const camera = decodeURIComponent(parts[1] ?? '');
-      const session = parts[2] === undefined ? undefined : decodeURIComponent(parts[2]);
-      if (parts.length < 2 || parts.length > 3 || !CAMERA_ID_PATTERN.test(camera) || (session !== undefined && !VIEWER_ID.test(session))) {
-        sendError(res, 404, `no such endpoint: ${url.pathname.slice(0, 120)}`);
-        return true;
+  const whip: SessionHandler = s.whip
+    ? whipHandler({ hub: s.whip, cameraSource: async (id) => (await s.cameras.get(id))?.source ?? null, tokens: s.tokens })
+    : s.mediaUrl
+      ? proxyTo(s.mediaUrl, s.log)
+      : async (_req, res) => sendError(res, 503, 'this server takes no WHIP publishers: set MEDIA_URL to the media server');
+  return webRtcEndpoints({ whep: whepHandler(s), whip }, s.log);
+}
+
+/** Forwards a WHIP request to the media server as it came (method, path, token, SDP) and its answer back. */
+function proxyTo(base: string, log: Logger): SessionHandler {
+  return (req, res) =>
+    new Promise<void>((resolve) => {
+      const target = new URL(req.url ?? '/', base);
+      const headers: Record<string, string> = {};
+      for (const h of ['authorization', 'content-type', 'content-length']) {
+        const v = req.headers[h];
+        if (typeof v === 'string') headers[h] = v;
       }
-      const allowed = session === undefined ? ['POST'] : ['DELETE'];
-      if (!allowed.includes(req.method ?? '')) {
-        res.setHeader('allow', allowed.join(', '));
-        const why = req.method === 'PATCH' ? ': trickle ICE is not supported, the answer carries every candidate' : '';
-        sendError(res, 405, `${req.method} is not allowed on ${url.pathname}${why}`);
-        return true;
-      }
-      await (parts[0] === 'whep' ? whep : whip)(req, res, camera, session);
-    } catch (e) {
-      if (e instanceof WebRtcRequestError) sendError(res, e.status, e.message);
-      else {
-        s.log.error({ err: e, method: req.method, path: url.pathname }, 'WebRTC handler failed');
-        if (!res.headersSent) sendError(res, 500, 'internal error');
+      const out = httpRequest(target, { method: req.method, headers, timeout: 15_000 }, (answer) => {
+        const keep: Record<string, string> = {};
+        for (const h of ['content-type', 'location', 'www-authenticate', 'allow', 'cache-control']) {
+          const v = answer.headers[h];
+          if (typeof v === 'string') keep[h] = v;
+        }
+        res.writeHead(answer.statusCode ?? 502, keep);
+        answer.pipe(res);
+        answer.on('end', () => resolve());
+        answer.on('error', () => resolve());
+      });
+      out.on('timeout', () => out.destroy(new Error('timeout')));
+      out.on('error', (err) => {
+        log.warn({ err, target: target.origin }, 'media server unreachable for WHIP');
+        if (!res.headersSent) sendError(res, 502, `the media server (${target.origin}) did not answer: ${err.message}`);
         else res.end();
-      }
-    }
-    return true;
-  };
-}
-
-type SessionHandler = (req: IncomingMessage, res: ServerResponse, camera: string, session: string | undefined) => Promise<void>;
-
-async function readOffer(req: IncomingMessage, res: ServerResponse): Promise<string | null> {
-  const body = await readTextBody(req, 'application/sdp', MAX_SDP_BYTES);
-  if (body.ok) return body.value;
-  sendError(res, body.status, body.error);
-  return null;
-}
-
-function sendAnswer(res: ServerResponse, location: string, sdp: string): void {
-  res.writeHead(201, { 'content-type': 'application/sdp', location, 'cache-control': 'no-store' });
-  res.end(sdp);
-}
-
-function whipHandler(s: WebRtcApiServices): SessionHandler {
-  return async (req, res, camera, session) => {
-    const hub = s.whip;
-    if (!hub) return sendError(res, 503, 'this server takes no WHIP publishers (WebRTC ingest runs with ingest, in embedded mode)');
-    const rec = await s.cameras.get(camera);
-    if (!rec) return sendError(res, 404, `no camera "${camera}"`);
-    if (rec.source !== 'webrtc') return sendError(res, 409, `camera "${camera}" is not a WebRTC camera (its source is not "webrtc")`);
-    const check = await s.tokens.check(camera, req.headers.authorization);
-    if (!check.ok) {
-      res.setHeader('www-authenticate', 'Bearer realm="whip"');
-      return sendError(res, 401, check.reason);
-    }
-    if (session !== undefined) {
-      if (!(await hub.unpublish(camera, session))) return sendError(res, 404, `no publishing session "${session}" of camera "${camera}"`);
-      res.writeHead(204).end();
-      return;
-    }
-    const offer = await readOffer(req, res);
-    if (offer === null) return;
-    const answer = await hub.publish(camera, offer);
-    sendAnswer(res, `/whip/${encodeURIComponent(camera)}/${answer.id}`, answer.sdp);
-  };
+        resolve();
+      });
+      req.pipe(out);
+    });
 }
 
 function whepHandler(s: WebRtcApiServices): SessionHandler {

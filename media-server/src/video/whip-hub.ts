@@ -151,6 +151,9 @@ export class WhipHub {
       if (track) return;
       track = t;
       t.onReceiveRtp.subscribe((rtp) => {
+        // Padding-only packets (the browser's bandwidth probes) are not video: they must not keep a
+        // publisher whose camera stopped looking alive.
+        if (rtp.payload.length === 0) return; // the payload comes without its padding
         packets++;
         lastPacketAt = Date.now();
         if (!codec) {
