@@ -464,7 +464,7 @@ async function main(): Promise<void> {
     encode_cpu_percent_per_camera: wall ? wall.encode_cpu_percent_per_camera : null,
     browser_wall: wall
       ? {
-          how: `${opts.cameras} cameras of ${FOOTAGE} at ${opts.fps} fps in one headless Chromium (1600×1000): ${wall.seconds} s with WebRTC refused (JPEG tiles), then ${wall.seconds} s of WHEP video; glass_to_wall = shown − captured at ingest (JPEG: next animation frame after the tile's image loaded; WebRTC: requestVideoFrameCallback's expected display time, capture time from the frame's RTP timestamp); encode CPU = the encoders' ffmpeg over the WebRTC window`,
+          how: `${opts.cameras} cameras of ${FOOTAGE} at ${opts.fps} fps in one headless Chromium (1600×1000): ${wall.seconds} s with WebRTC refused (JPEG tiles), then ${wall.seconds} s of WHEP video; glass_to_wall = shown − captured at ingest (JPEG: next animation frame after the tile's image loaded; WebRTC: requestVideoFrameCallback's expected display time, paired by RTP timestamp with the capture time the encoder remembered); encode CPU = the encoders' ffmpeg over the WebRTC window`,
           webrtc_fps_per_camera: wall.webrtc_fps_per_camera,
           jpeg_fps_per_camera: wall.jpeg_fps_per_camera,
         }

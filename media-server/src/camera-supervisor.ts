@@ -208,6 +208,10 @@ export class CameraSupervisor extends EnhancedEventEmitter<CameraSupervisorEvent
     this.#sourceFrames = 0;
     source.on('frame', (frame) => this.#onFrame(source, frame));
     source.on('exit', (exit) => this.#onExit(source, exit));
+    // Up, but nothing to send (nobody publishes): down with the reason, the source kept to take the next publisher.
+    source.on('idle', (reason) => {
+      if (source === this.#source && !this.#closed) this.#setState('down', reason);
+    });
     source.start().catch((error: unknown) => {
       this.#onExit(source, { code: null, signal: null, reason: `cannot start the source: ${errorMessage(error)}`, requested: false, stderrTail: [] });
     });

@@ -28,6 +28,8 @@ export type FrameSourceEvents = {
   frame: [frame: SourceFrame];
   /** Emitted exactly once per started source, after the process is gone. */
   exit: [exit: SourceExit];
+  /** The source runs but has nothing to send, and says why (a WebRTC camera nobody publishes). */
+  idle: [reason: string];
 };
 
 export type FrameSourceKind = 'rtsp' | 'file' | 'testsrc' | 'webrtc';

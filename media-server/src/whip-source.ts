@@ -98,6 +98,7 @@ export class WhipFrameSource extends EnhancedEventEmitter<FrameSourceEvents> imp
 
   async start(): Promise<void> {
     this.detach = this.options.hub.attach(this.options.camera, this);
+    if (!this.publisher) this.safeEmit('idle', 'no WHIP publisher: publish from /publish with the camera\'s token');
   }
 
   publisherArrived(publisher: WhipPublisher): void {

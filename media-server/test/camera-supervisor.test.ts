@@ -28,6 +28,9 @@ class ScriptedSource extends EnhancedEventEmitter<FrameSourceEvents> implements 
   frame(): void {
     this.safeEmit('frame', { jpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]), width: 64, height: 48, capturedAt: Date.now(), seq: this.#seq++ });
   }
+  idle(reason: string): void {
+    this.safeEmit('idle', reason);
+  }
   die(reason: string): void {
     this.pid = undefined;
     this.safeEmit('exit', { code: 1, signal: null, reason, requested: false, stderrTail: [reason] });
@@ -95,6 +98,19 @@ describe('CameraSupervisor state machine', () => {
     expect(supervisor.state).toBe('live');
     expect(states.map((s) => s.state)).toEqual(['starting', 'live']);
     expect(supervisor.health().lastFrameAt).toBe(Date.now());
+  });
+
+  it('a source with nothing to send (no publisher) is down with its reason, kept running, and goes live on its first frame', async () => {
+    make();
+    await vi.advanceTimersByTimeAsync(10);
+    current().idle('no WHIP publisher');
+    expect(supervisor.state).toBe('down');
+    expect(supervisor.health().lastError).toBe('no WHIP publisher');
+    expect(sources).toHaveLength(1);
+    expect(current().closed).toBe(false);
+    current().frame();
+    expect(supervisor.state).toBe('live');
+    expect(sources).toHaveLength(1);
   });
 
   it('numbers frames on across restarts', async () => {
