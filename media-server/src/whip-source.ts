@@ -85,6 +85,8 @@ export class WhipFrameSource extends EnhancedEventEmitter<FrameSourceEvents> imp
   private exited = false;
   private seq = 0;
   private forwarded = 0;
+  /** The loopback port ffmpeg reads the publisher's RTP on, once it listens (0 before). */
+  private port = 0;
 
   constructor(private readonly options: WhipFrameSourceOptions) {
     const logger = options.logger ?? createLogger('media-server.source', { camera: options.camera });
@@ -117,8 +119,6 @@ export class WhipFrameSource extends EnhancedEventEmitter<FrameSourceEvents> imp
       }
     });
   }
-
-  private port = 0;
 
   private async startDecoder(codec: PublishedCodec, payloadType: number): Promise<void> {
     const socket = createSocket('udp4');

@@ -101,22 +101,19 @@ describe('H264RtpEncoder', () => {
     expect(enc.stats().framesDropped).toBe(1);
     enc.push(small[0]!);
     await until('a frame at 160×120', () => seen.frames >= 1);
-    // A new size (odd, padded to even) restarts ffmpeg; frames pushed while it starts are dropped, not queued.
+    // A new size (odd, padded to even) restarts ffmpeg; the frame that arrives meanwhile waits for it.
     let out = seen.frames;
-    for (let i = 0; out === seen.frames; i++) {
-      enc.push(odd[i % 3]!);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(enc.stats()).toMatchObject({ width: 161, height: 121 });
-    // ffmpeg killed under it: restarted with backoff.
+    enc.push(odd[0]!);
+    await until('a frame at 161×121', () => seen.frames > out);
+    expect(enc.stats()).toMatchObject({ width: 161, height: 121, restarts: 1 });
+    // ffmpeg killed under it: restarted with backoff, and it encodes again.
     const pid = (enc as unknown as { child: { pid: number } | null }).child?.pid;
     expect(pid).toBeDefined();
     process.kill(pid!, 'SIGKILL');
+    await until('ffmpeg started again', () => enc.stats().restarts >= 2);
     out = seen.frames;
-    for (let i = 0; seen.frames === out; i++) {
-      enc.push(odd[i % 3]!);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    enc.push(odd[1]!);
+    await until('a frame from the new ffmpeg', () => seen.frames > out);
     expect(enc.stats().restarts).toBeGreaterThanOrEqual(2);
     expect(enc.stats().cpuSeconds).toBeGreaterThan(0);
   });

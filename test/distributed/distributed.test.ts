@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { io } from 'socket.io-client';
-import type { Alert, CameraView, StandingQuery, SystemHealth } from '@chronotrace/contracts';
+import type { Alert, CameraView, SystemHealth } from '@chronotrace/contracts';
 import { DATABASE_URL, NATS_URL, REDIS_URL, assertServicesUp, deleteStreams, dropSchema, pgAdmin } from './infra';
-import { BusObserver, WallWatcher } from './observers';
+import { BusObserver, WallWatcher, queryAndFirstAlert } from './observers';
 import { assertAlive, childEnv, freePort, spawnStage, stopStage, waitUntil, type StageProcess } from './processes';
 
 /**
@@ -176,32 +175,17 @@ describe('distributed mode: web + ingest + 2 privacy replicas + analytics as sep
 
   it('a standing query created through the web API fires in the separate analytics process; the alert reaches the socket and the store', async () => {
     guard();
-    const socket = io(url, { transports: ['websocket'], forceNew: true });
-    const alerts: Alert[] = [];
-    socket.on('alert', (a: Alert) => alerts.push(a));
-    try {
-      await waitUntil('alert socket connected', () => socket.connected, { timeoutMs: 10_000, guard });
-      // The test pattern shows no people, so a count query that holds at zero fires.
-      const res = await fetch(`${url}/api/queries`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ text: 'fewer than 3 people on camera A' }),
-      });
-      expect(res.status, await res.clone().text()).toBe(201);
-      const q = (await res.json()) as StandingQuery;
-      expect(q.plan.count).toEqual({ op: '<', n: 3 });
-      const alert = await waitUntil('an alert of the query on the socket', () => alerts.find((a) => a.queryId === q.id), { timeoutMs: 30_000, guard });
-      expect(alert).toMatchObject({ camera: 'dist-a', kind: 'count', hasSnapshot: true });
-      // Stored and published at the same time (for latency): the socket may be first by a few ms.
-      await waitUntil('the alert in the store', async () => (await getJson<Alert[]>(`/api/alerts?query=${q.id}`)).body.some((a) => a.id === alert.id), { timeoutMs: 10_000, guard });
-      const snap = await fetch(`${url}/api/alerts/${alert.id}/snapshot.jpg`);
-      expect(snap.status).toBe(200);
-      // Disarm, so later steps see no more of it.
-      const off = await fetch(`${url}/api/queries/${q.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ armed: false }) });
-      expect(off.status).toBe(200);
-    } finally {
-      socket.close();
-    }
+    // The test pattern shows no people, so a count query that holds at zero fires.
+    const { query: q, alert } = await queryAndFirstAlert(url, 'fewer than 3 people on camera A', { timeoutMs: 30_000, guard });
+    expect(q.plan.count).toEqual({ op: '<', n: 3 });
+    expect(alert).toMatchObject({ camera: 'dist-a', kind: 'count', hasSnapshot: true });
+    // Stored and published at the same time (for latency): the socket may be first by a few ms.
+    await waitUntil('the alert in the store', async () => (await getJson<Alert[]>(`/api/alerts?query=${q.id}`)).body.some((a) => a.id === alert.id), { timeoutMs: 10_000, guard });
+    const snap = await fetch(`${url}/api/alerts/${alert.id}/snapshot.jpg`);
+    expect(snap.status).toBe(200);
+    // Disarm, so later steps see no more of it.
+    const off = await fetch(`${url}/api/queries/${q.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ armed: false }) });
+    expect(off.status).toBe(200);
   }, 60_000);
 
   it('the config camera goes live and only redacted frames reach the socket; snapshot is a JPEG', async () => {

@@ -1,7 +1,8 @@
 import { io, type Socket } from 'socket.io-client';
 import { connect as natsConnect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
-import { decodeEnvelope, type ClientToServerEvents, type ServerToClientEvents, type StageStats, type WallFrame } from '@chronotrace/contracts';
+import { decodeEnvelope, type Alert, type ClientToServerEvents, type ServerToClientEvents, type StageStats, type StandingQuery, type WallFrame } from '@chronotrace/contracts';
+import { waitUntil } from './processes';
 
 export interface SeenFrame {
   camera: string;
@@ -123,5 +124,25 @@ export class BusObserver {
   async close(): Promise<void> {
     this.sub.unsubscribe();
     await this.nc.close();
+  }
+}
+
+/**
+ * Registers a standing query through the web API (as an operator would) with an alert socket already
+ * listening, and waits for the first alert of that query on the socket. Throws on a non-201 answer.
+ */
+export async function queryAndFirstAlert(url: string, text: string, opts: { timeoutMs: number; guard: () => void }): Promise<{ query: StandingQuery; alert: Alert; alerts: Alert[] }> {
+  const socket = io(url, { transports: ['websocket'], forceNew: true });
+  const alerts: Alert[] = [];
+  socket.on('alert', (a: Alert) => alerts.push(a));
+  try {
+    await waitUntil('alert socket connected', () => socket.connected, { timeoutMs: 10_000, guard: opts.guard });
+    const res = await fetch(`${url}/api/queries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+    if (res.status !== 201) throw new Error(`POST /api/queries answered ${res.status}: ${await res.text()}`);
+    const query = (await res.json()) as StandingQuery;
+    const alert = await waitUntil(`an alert of "${text}" on the socket`, () => alerts.find((a) => a.queryId === query.id), opts);
+    return { query, alert, alerts };
+  } finally {
+    socket.close();
   }
 }

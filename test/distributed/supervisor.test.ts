@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { io } from 'socket.io-client';
-import type { Alert, CameraView, PublishTokenIssued, StandingQuery, SystemHealth } from '@chronotrace/contracts';
+import type { CameraView, PublishTokenIssued, SystemHealth } from '@chronotrace/contracts';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_PATH } from '../support/chromium';
 import { NatsServerProcess } from '../support/nats-server';
 import { DATABASE_URL, REDIS_URL, assertServicesUp, dropSchema } from './infra';
-import { WallWatcher } from './observers';
+import { WallWatcher, queryAndFirstAlert } from './observers';
 import { childEnv, freePort, isAlive as alive, spawnStage, stopStage, waitUntil, type StageProcess } from './processes';
 
 /**
@@ -171,24 +170,9 @@ describe('npm run start:distributed: supervised processes on a password-protecte
     await waitUntil('frames captured after the restart on the wall', () => w.frames.filter((f) => f.capturedAt > upAt).length >= 3, { timeoutMs: 60_000, guard });
 
     // A query registered now fires in the analytics process and reaches the wall (the test pattern has no people).
-    const socket = io(url, { transports: ['websocket'], forceNew: true });
-    const alerts: Alert[] = [];
-    socket.on('alert', (a: Alert) => alerts.push(a));
-    try {
-      await waitUntil('alert socket connected', () => socket.connected, { timeoutMs: 10_000, guard });
-      const res = await fetch(`${url}/api/queries`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ text: 'fewer than 3 people on camera A' }),
-      });
-      expect(res.status, await res.clone().text()).toBe(201);
-      const q = (await res.json()) as StandingQuery;
-      const alert = await waitUntil('an alert of the query after the restart', () => alerts.find((a) => a.queryId === q.id), { timeoutMs: 60_000, guard });
-      expect(alert.camera).toBe('sup-a');
-      expect(alert.capturedAt).toBeGreaterThan(downAt);
-    } finally {
-      socket.close();
-    }
+    const { alert, alerts } = await queryAndFirstAlert(url, 'fewer than 3 people on camera A', { timeoutMs: 60_000, guard });
+    expect(alert.camera).toBe('sup-a');
+    expect(alert.capturedAt).toBeGreaterThan(downAt);
     const ids = w.frames.filter((f) => f.receivedAt > w.connectedAt + 1_000).map((f) => f.frameId);
     expect(ids.length - new Set(ids).size, 'frames pushed twice to the wall').toBe(0);
     expect(alerts.length - new Set(alerts.map((a) => a.id)).size, 'alerts pushed twice').toBe(0);
