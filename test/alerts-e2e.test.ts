@@ -137,10 +137,19 @@ describe('standing query → alert, end to end', () => {
       await waitFor('alertAck on the socket', () => acks.some((a) => a.id === alert.id), 10_000, 100);
 
       // The backtest replays the stored scene and finds what live found, without firing anything new.
+      // Frames' tracks are written in batches (within SCENE_WRITE_EVERY_MS): wait until the alert's frame is stored.
       const before = alerts.length;
-      const bt = await json('POST', `/api/queries/${query.id}/backtest`, { from: query.createdAt - 60_000, to: Date.now() + 1000 });
-      expect(bt.status).toBe(200);
-      const result = (await bt.json()) as BacktestResult;
+      const result = await waitFor(
+        'a backtest that sees the alert frame',
+        async () => {
+          const bt = await json('POST', `/api/queries/${query.id}/backtest`, { from: query.createdAt - 60_000, to: Date.now() + 1000 });
+          expect(bt.status).toBe(200);
+          const r = (await bt.json()) as BacktestResult;
+          return r.hits.some((h) => h.frameId === alert.frameId) ? r : undefined;
+        },
+        10_000,
+        100,
+      );
       expect(result.frames).toBeGreaterThan(0);
       expect(result.cameras).toEqual(['street']);
       expect(result.hits.length).toBeGreaterThanOrEqual(1);

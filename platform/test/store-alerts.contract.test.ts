@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QUERY_PLAN_VERSION, type AlertMessage, type SceneTrack, type StandingQuery, type WebhookPayload } from '@chronotrace/contracts';
 import { storeTargets, withStore } from './store-targets';
+import type { SceneFrameRecord } from '../src/index';
 
 const T0 = 1_732_000_000_123;
 
@@ -119,12 +120,12 @@ describe.each(storeTargets('alerts'))('Store contract (queries, alerts, scene, w
 
   it('stores scene frames once, reads a time range of some cameras oldest first, prunes, and upserts tracks', () =>
     withStore(target, async (store) => {
-      for (let i = 0; i < 5; i++) {
-        for (const camera of ['gate', 'dock']) {
-          await store.scene.appendFrame({ frameId: `${camera}:${i}`, camera, capturedAt: T0 + i * 500, width: 640, height: 480, tracks: [sceneTrack(`${camera}:t1`, T0 + i * 500)] });
-        }
-      }
-      await store.scene.appendFrame({ frameId: 'gate:0', camera: 'gate', capturedAt: T0, width: 1, height: 1, tracks: [] });
+      // Two batches, the second repeating gate:0 (stored before, and twice in the batch): kept once, unchanged.
+      const frame = (camera: string, i: number): SceneFrameRecord => ({ frameId: `${camera}:${i}`, camera, capturedAt: T0 + i * 500, width: 640, height: 480, tracks: [sceneTrack(`${camera}:t1`, T0 + i * 500)] });
+      await store.scene.appendFrames([0, 1, 2].flatMap((i) => [frame('gate', i), frame('dock', i)]));
+      const again = { frameId: 'gate:0', camera: 'gate', capturedAt: T0, width: 1, height: 1, tracks: [] };
+      await store.scene.appendFrames([again, frame('gate', 3), frame('dock', 3), again, frame('gate', 4), frame('dock', 4)]);
+      await store.scene.appendFrames([]);
       const gate = await store.scene.frames({ from: T0 + 500, to: T0 + 2000, cameras: ['gate'] });
       expect(gate.map((f) => f.frameId)).toEqual(['gate:1', 'gate:2', 'gate:3']);
       expect(gate[0]?.tracks[0]).toEqual(sceneTrack('gate:t1', T0 + 500));

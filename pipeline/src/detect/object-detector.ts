@@ -1,5 +1,6 @@
 import type { ModelVersion } from '@chronotrace/contracts';
 import { createLogger, type Logger } from '@chronotrace/platform';
+import type { SharedRgbFrame } from '../inference/image-tensor';
 import { LatencyWindow } from '../inference/latency-window';
 import { ModelWorker } from '../inference/model-worker';
 import { DEFAULT_MODEL_CACHE_DIR, humanModelsDir, humanModelsVersion } from '../inference/onnx-models';
@@ -132,9 +133,12 @@ export class ObjectDetector {
     return this.worker.start();
   }
 
-  /** Finds objects in one JPEG frame. Rejects with WorkerExitedError if the worker dies meanwhile (the next call restarts it). */
-  async detect(jpeg: Uint8Array): Promise<ObjectDetection> {
-    const r = await this.worker.request(jpeg, this.params);
+  /**
+   * Finds objects in one JPEG frame (`rgb`: the same frame already decoded, in shared memory). Rejects
+   * with WorkerExitedError if the worker dies meanwhile (the next call restarts it).
+   */
+  async detect(jpeg: Uint8Array, rgb?: SharedRgbFrame): Promise<ObjectDetection> {
+    const r = await this.worker.request(jpeg, this.params, rgb);
     this.latency.add(r.ms);
     this.inferLatency.add(r.inferMs);
     return { boxes: r.boxes, ms: r.ms };

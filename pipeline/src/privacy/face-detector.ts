@@ -1,5 +1,6 @@
 import type { Box, ModelVersion } from '@chronotrace/contracts';
 import { createLogger, type Logger } from '@chronotrace/platform';
+import type { SharedRgbFrame } from '../inference/image-tensor';
 import { LatencyWindow } from '../inference/latency-window';
 import { ModelWorker } from '../inference/model-worker';
 import { DEFAULT_MODEL_CACHE_DIR, humanModelsDir, humanModelsVersion } from '../inference/onnx-models';
@@ -117,11 +118,11 @@ export class FaceDetector implements PrivacyDetector {
     return this.worker.start();
   }
 
-  async detect(jpeg: Uint8Array, _frame?: { width: number; height: number }, focus?: DetectFocus): Promise<Detection> {
+  async detect(jpeg: Uint8Array, frame?: { width: number; height: number; rgb?: SharedRgbFrame }, focus?: DetectFocus): Promise<Detection> {
     const regions = focus ? [...focus.regions].sort((a, b) => b.w * b.h - a.w * a.h).slice(0, this.s.maxRegions) : [];
     const wholeFrame = focus ? focus.wholeFrame : true;
     if (!wholeFrame && regions.length === 0) return { boxes: [], ms: 0 };
-    const r = await this.worker.request(jpeg, { scoreThreshold: this.s.scoreThreshold, grid: this.s.grid, wholeFrame, regions });
+    const r = await this.worker.request(jpeg, { scoreThreshold: this.s.scoreThreshold, grid: this.s.grid, wholeFrame, regions }, frame?.rgb);
     this.latency.add(r.ms);
     return { boxes: r.boxes, ms: r.ms };
   }

@@ -4,9 +4,8 @@
  * frames. Started by FaceDetector.
  */
 import type * as Ort from 'onnxruntime-node';
-import sharp from 'sharp';
 import type { Box } from '@chronotrace/contracts';
-import { regionToTensor, squareAround, type Region, type RgbFrame, type TensorLayout } from '../inference/image-tensor';
+import { greyRgbFrame, regionToTensor, squareAround, type Region, type RgbFrame, type TensorLayout } from '../inference/image-tensor';
 import { serveModel } from '../inference/model-server';
 import { convertedModel, onnxRuntimeVersion, openOnnxSession } from '../inference/onnx-models';
 import { blazefaceAnchors, decodeBlazeface, weightedNms } from './blazeface-decoder';
@@ -66,10 +65,8 @@ async function run(l: Loaded, m: BlazeModel, frame: RgbFrame, region: Region, mi
   return decodeBlazeface(raw, m.anchors, m.size, { x: region.x, y: region.y, scale: region.w / m.size, width: frame.width, height: frame.height }, minScore);
 }
 
-async function detect(l: Loaded, jpeg: Uint8Array, p: FaceDetectParams): Promise<{ boxes: Box[]; inferMs: number }> {
-  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+async function detect(l: Loaded, frame: RgbFrame, p: FaceDetectParams): Promise<{ boxes: Box[]; inferMs: number }> {
   const t1 = performance.now();
-  const frame: RgbFrame = { data, width: info.width, height: info.height };
   const found: Box[] = [];
   if (p.wholeFrame) for (const tile of tilesOf(frame.width, frame.height, p.grid)) found.push(...(await run(l, l.back, frame, tile, p.scoreThreshold)));
   for (const r of p.regions) {
@@ -90,8 +87,7 @@ serveModel('face', async (data: FaceWorkerData) => {
   const ort = (await import('onnxruntime-node')) as typeof Ort;
   const [back, front] = await Promise.all([open(ort, data, 'blazeface-back'), open(ort, data, 'blazeface-front')]);
   const loaded: Loaded = { ort, back, front };
-  const blank = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 128, g: 128, b: 128 } } }).jpeg().toBuffer();
-  await detect(loaded, blank, { scoreThreshold: 0.99, grid: 1, wholeFrame: true, regions: [{ x: 0, y: 0, w: 32, h: 32 }] });
+  await detect(loaded, greyRgbFrame(64, 48), { scoreThreshold: 0.99, grid: 1, wholeFrame: true, regions: [{ x: 0, y: 0, w: 32, h: 32 }] });
   return {
     loaded,
     versions: [

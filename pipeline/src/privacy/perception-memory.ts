@@ -2,6 +2,7 @@ import type { Box, DetectedObjectBox, ModelVersion } from '@chronotrace/contract
 import { MotionGate, toGreySmall, type GreyImage, type MotionGateOptions, type MotionReason } from '../motion';
 import { coverage, growBox } from './box-geometry';
 import { RegionCarrier, type RegionCarrierOptions } from './region-carrier';
+import type { SharedRgbFrame } from '../inference/image-tensor';
 
 /**
  * The object detector as PrivacyCore needs it (ObjectDetector implements it): COCO boxes in frame
@@ -11,7 +12,8 @@ export interface PrivacyObjectDetector {
   /** Model versions recorded with every redaction; complete once start() resolved. */
   readonly models: readonly ModelVersion[];
   start(): Promise<void>;
-  detect(jpeg: Uint8Array): Promise<{ boxes: DetectedObjectBox[]; ms: number }>;
+  /** `rgb`: the same frame decoded, in shared memory (the model then need not decode the JPEG). */
+  detect(jpeg: Uint8Array, rgb?: SharedRgbFrame): Promise<{ boxes: DetectedObjectBox[]; ms: number }>;
   /** Idempotent. */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import type { Box, DetectedObjectBox, FrameMeta, ModelVersion, MotionDecision, P
 import { createLogger, type Logger } from '@chronotrace/platform';
 import { headRegion } from '../detect/head-region';
 import { plateRegion } from '../detect/plate-region';
+import { shareRgbFrame, type SharedRgbFrame } from '../inference/image-tensor';
 import { LatencyWindow } from '../inference/latency-window';
 import { greySmallFromRgb } from '../motion';
 import { coverage, roundBox } from './box-geometry';
@@ -273,6 +274,10 @@ export class PrivacyCore {
       return { width: m.width, height: m.height };
     }));
     const size = { width, height };
+    // The decoded frame in shared memory for the model threads (one copy, only when a detector runs):
+    // shared before the redactor pixelates `decoded` in place, so the models see the raw pixels.
+    let shared: SharedRgbFrame | undefined;
+    const pixels = (): SharedRgbFrame | undefined => (decoded ? (shared ??= shareRgbFrame(decoded)) : undefined);
     const camera = frame.meta.camera;
     const memory = this.memory;
     const at = frame.meta.capturedAt;
@@ -292,7 +297,9 @@ export class PrivacyCore {
         if (carried) return carried;
       }
       const run = step(reason, async () => {
-        const r = await d.detect(frame.jpeg, size, await focus());
+        const where = await focus();
+        const rgb = pixels();
+        const r = await d.detect(frame.jpeg, rgb ? { ...size, rgb } : size, where);
         if (r.ms > 0) lat.add(r.ms);
         return verdict ? memory.confirm(camera, kind, r.boxes, at) : r.boxes;
       });
@@ -309,7 +316,7 @@ export class PrivacyCore {
         if (carried) return { boxes: carried.objects, redact: carried.redact, motion: { ran: false, ...motion } };
       }
       const run = step('object-detector', async () => {
-        const r = await objectDetector.detect(frame.jpeg);
+        const r = await objectDetector.detect(frame.jpeg, pixels());
         this.latency.objects.add(r.ms);
         // What this detection saw is reported; the people it no longer confirms but still holds are redacted too.
         return { boxes: r.boxes, redact: memory.confirm(camera, 'objects', r.boxes, at) };

@@ -1,4 +1,5 @@
 import type { Box, ModelVersion } from '@chronotrace/contracts';
+import type { SharedRgbFrame } from '../inference/image-tensor';
 
 /** What one detector found in one frame. Boxes are in pixels of the frame it was given. */
 export interface Detection {
@@ -28,8 +29,8 @@ export interface PrivacyDetector {
   readonly models: readonly ModelVersion[];
   /** Loads the model. Idempotent; detect() calls it when needed. */
   start(): Promise<void>;
-  /** Without a focus: the whole frame. */
-  detect(jpeg: Uint8Array, frame: { width: number; height: number }, focus?: DetectFocus): Promise<Detection>;
+  /** Without a focus: the whole frame. `frame.rgb`: the frame already decoded, so the model need not decode the JPEG again. */
+  detect(jpeg: Uint8Array, frame: { width: number; height: number; rgb?: SharedRgbFrame }, focus?: DetectFocus): Promise<Detection>;
   /** Frees the model and any worker. Idempotent. */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Box, ModelVersion } from '@chronotrace/contracts';
 import { createLogger, type Logger } from '@chronotrace/platform';
+import type { SharedRgbFrame } from '../inference/image-tensor';
 import { LatencyWindow } from '../inference/latency-window';
 import { ModelWorker } from '../inference/model-worker';
 import { workerBootstrap } from '../inference/worker-bootstrap';
@@ -95,11 +96,11 @@ export class TextRegionDetector implements PrivacyDetector {
     return this.worker.start();
   }
 
-  async detect(jpeg: Uint8Array, _frame?: { width: number; height: number }, focus?: DetectFocus): Promise<Detection> {
+  async detect(jpeg: Uint8Array, frame?: { width: number; height: number; rgb?: SharedRgbFrame }, focus?: DetectFocus): Promise<Detection> {
     const regions = focus ? [...focus.regions].sort((a, b) => b.w * b.h - a.w * a.h).slice(0, this.maxRegions) : [];
     const wholeFrame = focus ? focus.wholeFrame : true;
     if (!wholeFrame && regions.length === 0) return { boxes: [], ms: 0 };
-    const r = await this.worker.request(jpeg, { ...this.params, wholeFrame, regions });
+    const r = await this.worker.request(jpeg, { ...this.params, wholeFrame, regions }, frame?.rgb);
     this.latency.add(r.ms);
     return { boxes: r.boxes, ms: r.ms };
   }

@@ -4,7 +4,6 @@
  * must not run on the event loop that moves frames. Started by TextRegionDetector.
  */
 import type * as Ort from 'onnxruntime-node';
-import sharp from 'sharp';
 import type { Box } from '@chronotrace/contracts';
 import { regionToTensor, type Region, type RgbFrame, type TensorLayout } from '../inference/image-tensor';
 import { serveModel } from '../inference/model-server';
@@ -35,10 +34,8 @@ async function run(l: Loaded, frame: RgbFrame, region: Region, inputW: number, p
   return boxes.map((b) => ({ ...b, x: b.x + region.x, y: b.y + region.y }));
 }
 
-async function detect(l: Loaded, jpeg: Uint8Array, p: TextDetectParams): Promise<{ boxes: Box[]; inferMs: number }> {
-  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+async function detect(l: Loaded, frame: RgbFrame, p: TextDetectParams): Promise<{ boxes: Box[]; inferMs: number }> {
   const t1 = performance.now();
-  const frame: RgbFrame = { data, width: info.width, height: info.height };
   const boxes: Box[] = [];
   if (p.wholeFrame) boxes.push(...(await run(l, frame, { x: 0, y: 0, w: frame.width, h: frame.height }, p.inputWidth, p)));
   for (const r of p.regions) {

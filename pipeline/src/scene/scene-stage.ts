@@ -1,5 +1,5 @@
 import type { StageStats } from '@chronotrace/contracts';
-import { createLogger, type Bus, type BusMessage, type Consumer, type Logger, type SceneRepository } from '@chronotrace/platform';
+import { createLogger, type Bus, type BusMessage, type Consumer, type Logger, type SceneFrameRecord, type SceneRepository } from '@chronotrace/platform';
 import { decodeRgb, type RgbImage } from '../attributes/rgb-image';
 import type { SceneCore, SceneCoreStats } from './scene-core';
 import { inCaptureOrder, partitionDurable, SINGLE_PARTITION, type Partition } from './partition';
@@ -36,6 +36,9 @@ export interface SceneStageStats {
 }
 
 export const DEFAULT_SCENE_RETENTION_MS = 72 * 3600_000;
+/** Frames' tracks are written in batches: at most this long after the frame, or at this many frames. */
+export const SCENE_WRITE_EVERY_MS = 250;
+export const SCENE_WRITE_BATCH = 256;
 
 /**
  * Bus adapter of the scene stage: consumes `frames.redacted` (durable 'scene', or one per partition:
@@ -52,6 +55,9 @@ export class SceneStage {
   private decodeFailures = 0;
   private timers: NodeJS.Timeout[] = [];
   private pending = new Set<Promise<unknown>>();
+  /** Frames' tracks not written yet (one INSERT per batch, not per frame). */
+  private unwritten: SceneFrameRecord[] = [];
+  private writeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: SceneStageOptions) {
     this.log = o.logger ?? createLogger('scene-stage');
@@ -66,7 +72,7 @@ export class SceneStage {
     );
     const sweep = setInterval(() => {
       const ended = this.o.core.sweep(Date.now());
-      for (const t of ended) this.track(this.o.scene.upsertTrack(t, true), t.camera);
+      for (const t of ended) this.track(this.o.scene.upsertTrack(t, true), [t.camera]);
     }, 30_000);
     const prune = setInterval(() => void this.prune(), this.o.pruneEveryMs ?? 600_000);
     sweep.unref();
@@ -113,22 +119,30 @@ export class SceneStage {
     }
     m.ack();
     counters.processed++;
-    this.track(
-      Promise.all([
-        this.o.scene.appendFrame({ frameId: meta.frameId, camera: meta.camera, capturedAt: meta.capturedAt, width: meta.width, height: meta.height, tracks: result.summary.tracks }),
-        ...result.started.map((t) => this.o.scene.upsertTrack(t, false)),
-        ...result.ended.map((t) => this.o.scene.upsertTrack(t, true)),
-      ]),
-      m.camera,
-    );
+    this.unwritten.push({ frameId: meta.frameId, camera: meta.camera, capturedAt: meta.capturedAt, width: meta.width, height: meta.height, tracks: result.summary.tracks });
+    if (this.unwritten.length >= SCENE_WRITE_BATCH) this.writeFrames();
+    else this.writeTimer ??= setTimeout(() => this.writeFrames(), SCENE_WRITE_EVERY_MS);
+    if (result.started.length + result.ended.length > 0) {
+      this.track(Promise.all([...result.started.map((t) => this.o.scene.upsertTrack(t, false)), ...result.ended.map((t) => this.o.scene.upsertTrack(t, true))]), [m.camera]);
+    }
   }
 
-  /** Store writes run beside the live path; close() waits for them. */
-  private track(p: Promise<unknown>, camera: string): void {
+  /** Writes the frames' tracks gathered so far, in one statement. */
+  private writeFrames(): void {
+    clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
+    const frames = this.unwritten;
+    if (frames.length === 0) return;
+    this.unwritten = [];
+    this.track(this.o.scene.appendFrames(frames), frames.map((f) => f.camera));
+  }
+
+  /** Store writes run beside the live path; close() waits for them. A failure counts once per frame (or track write) of each camera. */
+  private track(p: Promise<unknown>, cameras: readonly string[]): void {
     const run = p
       .catch((err: unknown) => {
-        this.camera(camera).storeFailures++;
-        this.log.error({ err, camera }, 'scene not stored');
+        for (const camera of cameras) this.camera(camera).storeFailures++;
+        this.log.error({ err, cameras: [...new Set(cameras)] }, 'scene not stored');
       })
       .finally(() => this.pending.delete(run));
     this.pending.add(run);
@@ -162,6 +176,7 @@ export class SceneStage {
       const c = this.consumer;
       this.consumer = undefined;
       await c?.close();
+      this.writeFrames();
       while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     })();
     return this.closing;

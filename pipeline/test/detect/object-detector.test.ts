@@ -14,6 +14,7 @@ import { iou } from '../../src/privacy/box-geometry';
 import { DetectorClosedError, WorkerExitedError } from '../../src/inference/errors';
 import { COCO_CLASSES } from '../../src/detect/coco';
 import { ObjectDetector } from '../../src/detect/object-detector';
+import { shareRgbFrame } from '../../src/inference/image-tensor';
 
 const VTEST = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 
@@ -95,6 +96,20 @@ describe('ObjectDetector (nanodet, the default)', () => {
   it('finds no person on a blank grey frame', async () => {
     const r = await detector.detect(frame('grey'));
     expect(r.boxes.filter((b) => b.label === 'person')).toEqual([]);
+  });
+
+  it('given the frame already decoded in shared memory, detects on those pixels, not on the JPEG (no decode in the worker)', async () => {
+    const { data, info } = await sharp(frame('s20')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const pixels = shareRgbFrame({ data, width: info.width, height: info.height });
+    const fromJpeg = await detector.detect(frame('s20'));
+    // The grey JPEG travels with the pedestrians' pixels: the pedestrians are found.
+    const fromPixels = await detector.detect(frame('grey'), pixels);
+    expect(fromPixels.boxes).toEqual(fromJpeg.boxes);
+    expect(fromPixels.boxes.filter((b) => b.label === 'person').length).toBeGreaterThanOrEqual(3);
+    // Pixels that do not match their declared size are refused, and the worker keeps serving.
+    const bad = { data: new Uint8Array(new SharedArrayBuffer(30)), width: 640, height: 480, shared: true as const };
+    await expect(detector.detect(frame('s20'), bad)).rejects.toThrow(/not an RGB frame/);
+    expect((await detector.detect(frame('s50'))).boxes.length).toBeGreaterThan(0);
   });
 
   it('reports its model, input size and latency percentiles', () => {

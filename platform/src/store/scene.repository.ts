@@ -17,11 +17,17 @@ export const MAX_SCENE_FRAMES = 200_000;
 export class SqlSceneRepository implements SceneRepository {
   constructor(private readonly db: SqlSession) {}
 
-  async appendFrame(f: SceneFrameRecord): Promise<void> {
+  async appendFrames(frames: readonly SceneFrameRecord[]): Promise<void> {
+    if (frames.length === 0) return;
+    // One statement for the batch (one parameter, so any size fits): the scene stage writes every
+    // frame of every camera, and a statement per frame was most of the embedded store's CPU.
+    const rows = frames.map((f) => ({ frame_id: f.frameId, camera: f.camera, captured_at: f.capturedAt, width: f.width, height: f.height, tracks: f.tracks }));
     await this.db.query(
-      `INSERT INTO scene_frames (frame_id, camera, captured_at, width, height, tracks) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+      `INSERT INTO scene_frames (frame_id, camera, captured_at, width, height, tracks)
+       SELECT frame_id, camera, captured_at, width, height, tracks
+       FROM jsonb_to_recordset($1::text::jsonb) AS f(frame_id text, camera text, captured_at bigint, width integer, height integer, tracks jsonb)
        ON CONFLICT (frame_id) DO NOTHING`,
-      [f.frameId, f.camera, f.capturedAt, f.width, f.height, JSON.stringify(f.tracks)],
+      [JSON.stringify(rows)],
     );
   }
 

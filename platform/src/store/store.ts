@@ -111,8 +111,8 @@ export interface SceneRepository {
   appendEmbedding(e: FrameEmbeddingRecord): Promise<void>;
   /** Embeddings of one model with from ≤ capturedAt < to, oldest first. */
   embeddings(range: { from: number; to: number; model: string; cameras?: string[]; limit?: number }): Promise<FrameEmbeddingRecord[]>;
-  /** Idempotent on frameId. */
-  appendFrame(frame: SceneFrameRecord): Promise<void>;
+  /** One batch, idempotent on frameId (a frame already stored, or twice in the batch, is kept once). */
+  appendFrames(frames: readonly SceneFrameRecord[]): Promise<void>;
   /** Frames with from ≤ capturedAt < to, oldest first, of these cameras (all when omitted), at most `limit`. */
   frames(range: { from: number; to: number; cameras?: string[]; limit?: number }): Promise<SceneFrameRecord[]>;
   /** Insert or update a track (on start and on end). */
