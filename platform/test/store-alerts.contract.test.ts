@@ -136,11 +136,15 @@ describe.each(storeTargets('alerts'))('Store contract (queries, alerts, scene, w
       expect((await store.scene.frames({ from: 0, to: T0 + 9999 })).length).toBe(6);
 
       const t = sceneTrack('gate:t1', T0);
-      await store.scene.upsertTrack(t, false);
-      await store.scene.upsertTrack({ ...t, lastSeen: T0 + 900 }, true);
+      await store.scene.upsertTracks([{ track: t, ended: false }]);
+      await store.scene.upsertTracks([{ track: { ...t, lastSeen: T0 + 900 }, ended: true }]);
       expect(await store.scene.tracks('gate')).toEqual([{ ...t, lastSeen: T0 + 900, ended: true }]);
+      // One batch that starts and ends a track keeps its last state; an empty batch is nothing.
+      await store.scene.upsertTracks([{ track: { ...t, id: 'gate:t3' }, ended: false }, { track: { ...t, id: 'gate:t3', lastSeen: T0 + 950 }, ended: true }]);
+      await store.scene.upsertTracks([]);
+      expect((await store.scene.tracks('gate')).find((x) => x.id === 'gate:t3')).toEqual({ ...t, id: 'gate:t3', lastSeen: T0 + 950, ended: true });
       // Ended tracks go with the frames of their time; a live one stays.
-      await store.scene.upsertTrack({ ...t, id: 'gate:t2' }, false);
+      await store.scene.upsertTracks([{ track: { ...t, id: 'gate:t2' }, ended: false }]);
       await store.scene.pruneFrames(T0 + 1000);
       expect((await store.scene.tracks('gate')).map((x) => x.id)).toEqual(['gate:t2']);
     }));

@@ -172,11 +172,12 @@ describe.each(targets)('Store contract on $kind', (target) => {
   it('appends a redaction once per frameId, lists newest first and counts', () =>
     withStore(target, async (store) => {
       const first = redaction('cam1', 'cam1:1:1', T0 + 100);
-      await store.redactions.append(first);
-      await store.redactions.append({ ...first, ms: 999 }); // a redelivered frame
-      await store.redactions.append(redaction('cam1', 'cam1:1:3', T0 + 300));
-      await store.redactions.append(redaction('cam1', 'cam1:1:2', T0 + 200));
-      await store.redactions.append(redaction('cam2', 'cam2:1:1', T0 + 50));
+      await store.redactions.append([first]);
+      await store.redactions.append([{ ...first, ms: 999 }]); // a redelivered frame
+      // A batch, with a frame twice (kept once, as first written) and an empty one.
+      const third = redaction('cam1', 'cam1:1:3', T0 + 300);
+      await store.redactions.append([third, redaction('cam1', 'cam1:1:2', T0 + 200), { ...third, ms: 998 }, redaction('cam2', 'cam2:1:1', T0 + 50)]);
+      await store.redactions.append([]);
 
       expect(await store.redactions.count('cam1')).toBe(3);
       expect(await store.redactions.count('cam2')).toBe(1);
@@ -186,6 +187,7 @@ describe.each(targets)('Store contract on $kind', (target) => {
       const listed = await store.redactions.list('cam1');
       expect(listed.map((r) => r.frameId)).toEqual(['cam1:1:3', 'cam1:1:2', 'cam1:1:1']);
       expect(listed[2]).toEqual(first);
+      expect(listed[0]).toEqual(third);
       expect((await store.redactions.list('cam1', 1)).map((r) => r.frameId)).toEqual(['cam1:1:3']);
     }));
 

@@ -18,7 +18,7 @@ export type WallServer = Server<ClientToServerEvents, ServerToClientEvents, Inte
 type WallSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export interface LiveWallOptions {
-  /** How often a camera's latest redacted frame is written to the store for /snapshot.jpg after restarts. Default 1000 ms. */
+  /** How often a camera's latest redacted frame is written to the store for /snapshot.jpg after restarts (the wall serves its newest frame from memory). Default 5000 ms. */
   snapshotEveryMs?: number;
   /** Largest Socket.io message accepted from a browser. Default 16 KiB (browsers only send small commands). */
   maxClientMessageBytes?: number;
@@ -220,7 +220,7 @@ export class LiveWall {
     this.countDelivered(meta.camera);
     this.observer?.frame(meta, Date.now());
     const now = Date.now();
-    if (now - (this.lastSnapshotWrite.get(meta.camera) ?? 0) >= (this.options.snapshotEveryMs ?? 1000)) {
+    if (now - (this.lastSnapshotWrite.get(meta.camera) ?? 0) >= (this.options.snapshotEveryMs ?? 5000)) {
       this.lastSnapshotWrite.set(meta.camera, now);
       this.store.snapshots.putLatest({ meta, jpeg }).catch((e: unknown) => this.log.warn({ err: e, camera: meta.camera }, 'could not store snapshot'));
     }

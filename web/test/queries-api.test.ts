@@ -151,7 +151,7 @@ describe('tracks API', () => {
     const store = t.runtime.ports.store;
     const now = Date.now();
     const track = { id: 'dock:test:1', camera: 'dock', label: 'person', box: { x: 1, y: 2, w: 3, h: 4 }, score: 0.9, firstSeen: now - 5000, lastSeen: now, hits: 9, misses: 0, age: 5000, path: [], velocity: { x: 0, y: 0 }, speed: 0, dwell: { 'Loading Bay': 4000 }, zones: ['Loading Bay'], state: 'confirmed' as const };
-    await store.scene.upsertTrack(track, true);
+    await store.scene.upsertTracks([{ track, ended: true }]);
     const res = await send('GET', '/api/cameras/dock/tracks?limit=10');
     expect(res.status).toBe(200);
     const list = (await res.json()) as { id: string; ended: boolean; dwell: Record<string, number> }[];

@@ -1,5 +1,5 @@
 import type { PrivacySettings, StageStats } from '@chronotrace/contracts';
-import { createLogger, type Bus, type BusMessage, type Consumer, type Logger, type RedactionRepository } from '@chronotrace/platform';
+import { createLogger, GroupWriter, type Bus, type BusMessage, type Consumer, type Logger, type RedactionRecord, type RedactionRepository } from '@chronotrace/platform';
 import type { PrivacyCoreStats } from './privacy-core';
 import type { PrivacyProcessor } from './privacy-core-pool';
 
@@ -79,6 +79,13 @@ export interface PrivacyStageStats {
 }
 
 /**
+ * How long a frame's audit record waits for other frames' records to share one INSERT (the frame is
+ * published only once its record is stored): ≈ 1 ms of CPU per statement on the embedded store against
+ * ≈ 0.1–0.2 ms per record in a batch.
+ */
+export const REDACTION_RECORD_LINGER_MS = 10;
+
+/**
  * Bus adapter of the privacy boundary: consumes `frames.raw` (durable 'privacy', shared by replicas),
  * queues each camera's frames in capture order (its newest few: live beats complete), redacts them one
  * camera-frame at a time with PrivacyCore,
@@ -116,6 +123,8 @@ export class PrivacyStage {
   private wanted = new Set<string>();
   /** own() calls, one after another. */
   private owning: Promise<void> = Promise.resolve();
+  /** Audit records, group-committed: the frames redacted while one write is in flight share the next. */
+  private readonly redactionWriter: GroupWriter<RedactionRecord>;
 
   constructor(options: PrivacyStageOptions) {
     this.o = {
@@ -133,6 +142,7 @@ export class PrivacyStage {
       queuePerCamera: options.queuePerCamera ?? DEFAULT_PRIVACY_QUEUE_PER_CAMERA,
       inFlightPerCamera: options.inFlightPerCamera ?? DEFAULT_PRIVACY_IN_FLIGHT_PER_CAMERA,
     };
+    this.redactionWriter = new GroupWriter((records) => this.o.redactions.append(records), { lingerMs: REDACTION_RECORD_LINGER_MS });
     if (!Number.isInteger(this.o.queuePerCamera) || this.o.queuePerCamera < 1) throw new RangeError(`queuePerCamera must be an integer ≥ 1, got ${this.o.queuePerCamera}`);
     this.analysisFpsFor = options.analysisFpsFor;
     this.log = options.logger ?? createLogger('privacy-stage', { durable: this.o.durable });
@@ -303,7 +313,7 @@ export class PrivacyStage {
       // (harmless), never a shown frame without its record (redelivered frames may be skipped as stale).
       const r = result.meta.redaction;
       try {
-        await this.o.redactions.append({
+        await this.redactionWriter.add({
           frameId: meta.frameId,
           camera: meta.camera,
           capturedAt: meta.capturedAt,

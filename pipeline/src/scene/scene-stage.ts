@@ -1,5 +1,5 @@
-import type { StageStats } from '@chronotrace/contracts';
-import { createLogger, type Bus, type BusMessage, type Consumer, type Logger, type SceneFrameRecord, type SceneRepository } from '@chronotrace/platform';
+import type { StageStats, Track } from '@chronotrace/contracts';
+import { createLogger, GroupWriter, type Bus, type BusMessage, type Consumer, type Logger, type SceneFrameRecord, type SceneRepository } from '@chronotrace/platform';
 import { decodeRgb, type RgbImage } from '../attributes/rgb-image';
 import type { SceneCore, SceneCoreStats } from './scene-core';
 import { inCaptureOrder, partitionDurable, SINGLE_PARTITION, type Partition } from './partition';
@@ -36,7 +36,7 @@ export interface SceneStageStats {
 }
 
 export const DEFAULT_SCENE_RETENTION_MS = 72 * 3600_000;
-/** Frames' tracks are written in batches: at most this long after the frame, or at this many frames. */
+/** Frames' tracks (and tracks) are written in batches: at most this long after the first of a batch, or at this many. */
 export const SCENE_WRITE_EVERY_MS = 250;
 export const SCENE_WRITE_BATCH = 256;
 
@@ -55,13 +55,16 @@ export class SceneStage {
   private decodeFailures = 0;
   private timers: NodeJS.Timeout[] = [];
   private pending = new Set<Promise<unknown>>();
-  /** Frames' tracks not written yet (one INSERT per batch, not per frame). */
-  private unwritten: SceneFrameRecord[] = [];
-  private writeTimer: NodeJS.Timeout | undefined;
+  /** Frames' tracks and tracks started or ended: one INSERT per batch, not per frame. */
+  private readonly frameWriter: GroupWriter<SceneFrameRecord>;
+  private readonly trackWriter: GroupWriter<{ track: Track; ended: boolean }>;
 
   constructor(private readonly o: SceneStageOptions) {
     this.log = o.logger ?? createLogger('scene-stage');
     this.partition = o.partition ?? SINGLE_PARTITION;
+    const batching = { lingerMs: SCENE_WRITE_EVERY_MS, maxBatch: SCENE_WRITE_BATCH };
+    this.frameWriter = new GroupWriter((frames) => o.scene.appendFrames(frames), batching);
+    this.trackWriter = new GroupWriter((tracks) => o.scene.upsertTracks(tracks), batching);
   }
 
   async start(): Promise<void> {
@@ -72,7 +75,7 @@ export class SceneStage {
     );
     const sweep = setInterval(() => {
       const ended = this.o.core.sweep(Date.now());
-      for (const t of ended) this.track(this.o.scene.upsertTrack(t, true), [t.camera]);
+      for (const t of ended) this.track(this.trackWriter.add({ track: t, ended: true }), t.camera);
     }, 30_000);
     const prune = setInterval(() => void this.prune(), this.o.pruneEveryMs ?? 600_000);
     sweep.unref();
@@ -119,30 +122,17 @@ export class SceneStage {
     }
     m.ack();
     counters.processed++;
-    this.unwritten.push({ frameId: meta.frameId, camera: meta.camera, capturedAt: meta.capturedAt, width: meta.width, height: meta.height, tracks: result.summary.tracks });
-    if (this.unwritten.length >= SCENE_WRITE_BATCH) this.writeFrames();
-    else this.writeTimer ??= setTimeout(() => this.writeFrames(), SCENE_WRITE_EVERY_MS);
-    if (result.started.length + result.ended.length > 0) {
-      this.track(Promise.all([...result.started.map((t) => this.o.scene.upsertTrack(t, false)), ...result.ended.map((t) => this.o.scene.upsertTrack(t, true))]), [m.camera]);
-    }
+    this.track(this.frameWriter.add({ frameId: meta.frameId, camera: meta.camera, capturedAt: meta.capturedAt, width: meta.width, height: meta.height, tracks: result.summary.tracks }), m.camera);
+    for (const t of result.started) this.track(this.trackWriter.add({ track: t, ended: false }), m.camera);
+    for (const t of result.ended) this.track(this.trackWriter.add({ track: t, ended: true }), m.camera);
   }
 
-  /** Writes the frames' tracks gathered so far, in one statement. */
-  private writeFrames(): void {
-    clearTimeout(this.writeTimer);
-    this.writeTimer = undefined;
-    const frames = this.unwritten;
-    if (frames.length === 0) return;
-    this.unwritten = [];
-    this.track(this.o.scene.appendFrames(frames), frames.map((f) => f.camera));
-  }
-
-  /** Store writes run beside the live path; close() waits for them. A failure counts once per frame (or track write) of each camera. */
-  private track(p: Promise<unknown>, cameras: readonly string[]): void {
+  /** Store writes run beside the live path; close() waits for them. A failure counts once per frame or track. */
+  private track(p: Promise<unknown>, camera: string): void {
     const run = p
       .catch((err: unknown) => {
-        for (const camera of cameras) this.camera(camera).storeFailures++;
-        this.log.error({ err, cameras: [...new Set(cameras)] }, 'scene not stored');
+        this.camera(camera).storeFailures++;
+        this.log.error({ err, camera }, 'scene not stored');
       })
       .finally(() => this.pending.delete(run));
     this.pending.add(run);
@@ -176,7 +166,7 @@ export class SceneStage {
       const c = this.consumer;
       this.consumer = undefined;
       await c?.close();
-      this.writeFrames();
+      await Promise.all([this.frameWriter.flush(), this.trackWriter.flush()]);
       while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     })();
     return this.closing;

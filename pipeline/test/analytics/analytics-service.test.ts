@@ -107,15 +107,20 @@ describe.each(TARGETS)('AnalyticsService on $kind', (target) => {
       expect(stored.ack).toBeNull();
       const snap = await store.alerts.snapshot(alert.id);
       expect([snap?.[0], snap?.[1]]).toEqual([0xff, 0xd8]);
-      // Only one alert: the blue query never matched, the red one fired once for the track.
-      await new Promise((r) => setTimeout(r, 500));
+      // Only one alert: the blue query never matched, the red one fired once for the track (all 5 frames matched).
+      await until('all 5 frames matched', () => service.match.stats().frames >= 5 || undefined);
       expect(watch.alerts.map((a) => a.queryId)).toEqual(['q-red']);
       const frames = await until('5 stored scene frames', async () => {
         const f = await store.scene.frames({ from: t0, to: t0 + 10_000 });
         return f.length === 5 ? f : undefined;
       });
       expect(frames.at(-1)?.tracks[0]?.attributes?.upper?.dominant).toBe('red');
-      expect((await store.scene.tracks('gate')).map((t) => t.label)).toEqual(['person']);
+      // Tracks are written in their own batches: wait for the track too.
+      const tracks = await until('the stored track', async () => {
+        const t = await store.scene.tracks('gate');
+        return t.length > 0 ? t : undefined;
+      });
+      expect(tracks.map((t) => t.label)).toEqual(['person']);
       expect(service.toJSON().match.core.matcher.queries).toBe(2);
     } finally {
       await watch.close();

@@ -1,6 +1,7 @@
 export * from './store';
 export * from './errors';
 export * from './sql';
+export * from './group-writer';
 export * from './migrator';
 export * from './sql-store';
 export * from './camera.repository';

@@ -33,23 +33,28 @@ function toRecord(r: RedactionRow): RedactionRecord {
 export class SqlRedactionRepository implements RedactionRepository {
   constructor(private readonly db: SqlSession) {}
 
-  async append(record: RedactionRecord): Promise<void> {
+  async append(records: readonly RedactionRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    // One statement per batch, one parameter whatever its size (see GroupWriter in the privacy stage).
+    const rows = records.map((r) => ({
+      frame_id: r.frameId,
+      camera: r.camera,
+      captured_at: r.capturedAt,
+      redacted_at: r.redactedAt,
+      faces: r.faces,
+      plates: r.plates,
+      heads: r.heads,
+      method: r.method,
+      models: r.models,
+      ms: r.ms,
+    }));
     await this.db.query(
       `INSERT INTO redaction_records (frame_id, camera, captured_at, redacted_at, faces, plates, heads, method, models, ms)
-       VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7::text::jsonb, $8, $9::text::jsonb, $10)
+       SELECT frame_id, camera, captured_at, redacted_at, faces, plates, heads, method, models, ms
+       FROM jsonb_to_recordset($1::text::jsonb)
+         AS r(frame_id text, camera text, captured_at bigint, redacted_at bigint, faces jsonb, plates jsonb, heads jsonb, method text, models jsonb, ms double precision)
        ON CONFLICT (frame_id) DO NOTHING`,
-      [
-        record.frameId,
-        record.camera,
-        record.capturedAt,
-        record.redactedAt,
-        JSON.stringify(record.faces),
-        JSON.stringify(record.plates),
-        JSON.stringify(record.heads),
-        record.method,
-        JSON.stringify(record.models),
-        record.ms,
-      ],
+      [JSON.stringify(rows)],
     );
   }
 

@@ -88,11 +88,18 @@ export class SqlSceneRepository implements SceneRepository {
     });
   }
 
-  async upsertTrack(track: Track, ended: boolean): Promise<void> {
+  async upsertTracks(tracks: readonly { track: Track; ended: boolean }[]): Promise<void> {
+    // One row per track, its last state in the batch (a track seen starting and ending is stored ended).
+    const last = new Map<string, { track: Track; ended: boolean }>();
+    for (const t of tracks) last.set(t.track.id, t);
+    if (last.size === 0) return;
+    const rows = [...last.values()].map(({ track, ended }) => ({ id: track.id, camera: track.camera, label: track.label, first_seen: track.firstSeen, last_seen: track.lastSeen, ended, snapshot: track }));
     await this.db.query(
-      `INSERT INTO tracks (id, camera, label, first_seen, last_seen, ended, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+      `INSERT INTO tracks (id, camera, label, first_seen, last_seen, ended, snapshot)
+       SELECT id, camera, label, first_seen, last_seen, ended, snapshot
+       FROM jsonb_to_recordset($1::text::jsonb) AS t(id text, camera text, label text, first_seen bigint, last_seen bigint, ended boolean, snapshot jsonb)
        ON CONFLICT (id) DO UPDATE SET last_seen = EXCLUDED.last_seen, ended = EXCLUDED.ended, snapshot = EXCLUDED.snapshot`,
-      [track.id, track.camera, track.label, track.firstSeen, track.lastSeen, ended, JSON.stringify(track)],
+      [JSON.stringify(rows)],
     );
   }
 

@@ -40,8 +40,8 @@ export interface HealthEventRepository {
 }
 
 export interface RedactionRepository {
-  /** Idempotent on frameId (a redelivered frame does not create a second record). */
-  append(record: RedactionRecord): Promise<void>;
+  /** One batch, idempotent on frameId (a redelivered frame, or one twice in the batch, does not create a second record). */
+  append(records: readonly RedactionRecord[]): Promise<void>;
   /** Newest first. */
   list(camera: string, limit?: number): Promise<RedactionRecord[]>;
   count(camera?: string): Promise<number>;
@@ -116,7 +116,7 @@ export interface SceneRepository {
   /** Frames with from ≤ capturedAt < to, oldest first, of these cameras (all when omitted), at most `limit`. */
   frames(range: { from: number; to: number; cameras?: string[]; limit?: number }): Promise<SceneFrameRecord[]>;
   /** Insert or update a track (on start and on end). */
-  upsertTrack(track: Track, ended: boolean): Promise<void>;
+  upsertTracks(tracks: readonly { track: Track; ended: boolean }[]): Promise<void>;
   /** Newest first. */
   tracks(camera: string, limit?: number): Promise<(Track & { ended: boolean })[]>;
   /** Deletes frames (and their embeddings, and tracks that ended) from before `before`; returns how many frames. */
