@@ -21,13 +21,12 @@ export class SqlSceneRepository implements SceneRepository {
     if (frames.length === 0) return;
     // One statement for the batch (one parameter, so any size fits): the scene stage writes every
     // frame of every camera, and a statement per frame was most of the embedded store's CPU.
-    const rows = frames.map((f) => ({ frame_id: f.frameId, camera: f.camera, captured_at: f.capturedAt, width: f.width, height: f.height, tracks: f.tracks }));
     await this.db.query(
       `INSERT INTO scene_frames (frame_id, camera, captured_at, width, height, tracks)
-       SELECT frame_id, camera, captured_at, width, height, tracks
-       FROM jsonb_to_recordset($1::text::jsonb) AS f(frame_id text, camera text, captured_at bigint, width integer, height integer, tracks jsonb)
+       SELECT "frameId", camera, "capturedAt", width, height, tracks
+       FROM jsonb_to_recordset($1::text::jsonb) AS f("frameId" text, camera text, "capturedAt" bigint, width integer, height integer, tracks jsonb)
        ON CONFLICT (frame_id) DO NOTHING`,
-      [JSON.stringify(rows)],
+      [JSON.stringify(frames)],
     );
   }
 
@@ -93,13 +92,12 @@ export class SqlSceneRepository implements SceneRepository {
     const last = new Map<string, { track: Track; ended: boolean }>();
     for (const t of tracks) last.set(t.track.id, t);
     if (last.size === 0) return;
-    const rows = [...last.values()].map(({ track, ended }) => ({ id: track.id, camera: track.camera, label: track.label, first_seen: track.firstSeen, last_seen: track.lastSeen, ended, snapshot: track }));
     await this.db.query(
       `INSERT INTO tracks (id, camera, label, first_seen, last_seen, ended, snapshot)
-       SELECT id, camera, label, first_seen, last_seen, ended, snapshot
-       FROM jsonb_to_recordset($1::text::jsonb) AS t(id text, camera text, label text, first_seen bigint, last_seen bigint, ended boolean, snapshot jsonb)
+       SELECT e->'track'->>'id', e->'track'->>'camera', e->'track'->>'label', (e->'track'->>'firstSeen')::bigint, (e->'track'->>'lastSeen')::bigint, (e->>'ended')::boolean, e->'track'
+       FROM jsonb_array_elements($1::text::jsonb) AS e
        ON CONFLICT (id) DO UPDATE SET last_seen = EXCLUDED.last_seen, ended = EXCLUDED.ended, snapshot = EXCLUDED.snapshot`,
-      [JSON.stringify(rows)],
+      [JSON.stringify([...last.values()])],
     );
   }
 
