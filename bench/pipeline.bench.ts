@@ -20,6 +20,7 @@ import type { Socket } from 'socket.io-client';
 import type { Runtime as RuntimeT } from '../web/server/runtime';
 import { descendants, procAvailable, type ProcSample } from './proc-stats';
 import { measureBrowserWall } from './browser-wall';
+import { measureWebrtcIngest } from './webrtc-ingest';
 
 // Logs go to stdout: quiet them BEFORE anything creates the root logger (it reads LOG_LEVEL once).
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
@@ -231,14 +232,19 @@ function benchEnv(dataDir: string, extra: Record<string, string> = {}): ReturnTy
   });
 }
 
-/** The wall in a real Chromium: JPEG tiles, then WebRTC video tiles, on the nominal cameras. */
-async function runBrowserPhase(seconds: number): Promise<Awaited<ReturnType<typeof measureBrowserWall>>> {
+/**
+ * The wall in a real Chromium: JPEG tiles, then WebRTC video tiles, on the nominal cameras; then a
+ * WebRTC camera published from Chromium beside them (webrtc_ingest_ms).
+ */
+async function runBrowserPhase(seconds: number): Promise<{ wall: Awaited<ReturnType<typeof measureBrowserWall>>; ingest: Awaited<ReturnType<typeof measureWebrtcIngest>> }> {
   const dataDir = await mkdtemp(join(os.tmpdir(), 'ct-bench-browser-'));
   let rt: RuntimeT | undefined;
   try {
     rt = await Runtime.start({ env: benchEnv(dataDir, { WEBRTC: 'on', WEBRTC_ADDRESS: '127.0.0.1' }), config: cameraConfigs(opts.cameras) });
     const ids = Array.from({ length: opts.cameras }, (_, i) => `bench-${i}`);
-    return await measureBrowserWall(rt, ids, opts.warmupSeconds, seconds);
+    const wall = await measureBrowserWall(rt, ids, opts.warmupSeconds, seconds);
+    const ingest = await measureWebrtcIngest(rt, opts.warmupSeconds, seconds);
+    return { wall, ingest };
   } finally {
     await rt?.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -438,8 +444,10 @@ async function main(): Promise<void> {
   }
 
   // Phase 4: the wall in Chromium, JPEG then WebRTC.
-  const browserWall = opts.browserSeconds > 0 ? await runBrowserPhase(opts.browserSeconds) : { skipped: 'BENCH_BROWSER_SECONDS=0' };
+  const browser = opts.browserSeconds > 0 ? await runBrowserPhase(opts.browserSeconds) : { wall: { skipped: 'BENCH_BROWSER_SECONDS=0' }, ingest: { skipped: 'BENCH_BROWSER_SECONDS=0' } };
+  const browserWall = browser.wall;
   const wall = 'skipped' in browserWall ? null : browserWall;
+  const webrtcIngest = 'skipped' in browser.ingest ? null : browser.ingest;
 
   const p50 = steady.ingest_to_wall_ms.p50;
   const p99 = steady.ingest_to_wall_ms.p99;
@@ -469,8 +477,8 @@ async function main(): Promise<void> {
           jpeg_fps_per_camera: wall.jpeg_fps_per_camera,
         }
       : browserWall,
-    webrtc_ingest_ms: null,
-    not_measured: 'webrtc_ingest_ms: the publisher\'s camera frames and the frames ingest decodes share no identity to pair them by (the WHIP path is tested, not timed)',
+    webrtc_ingest_ms: webrtcIngest ? { p50: webrtcIngest.p50, p99: webrtcIngest.p99 } : null,
+    webrtc_ingest: webrtcIngest ?? browser.ingest,
     duration_s: steady.duration_s,
     warmup_discarded_s: opts.warmupSeconds,
     ingest_to_wall_ms: steady.ingest_to_wall_ms,
