@@ -178,6 +178,10 @@ describe.each(storeTargets('alerts'))('Store contract (queries, alerts, scene, w
       expect(claimed[0]?.payload).toEqual(payload('a1'));
       // Leased: a second dispatcher gets nothing until the lease runs out.
       expect(await store.webhooks.claimDue(T0 + 6, 30_000, 10)).toEqual([]);
+      // Released untried (a dispatcher shutting down): due at once, the attempt not counted.
+      await store.webhooks.release(['d1', 'd2'], T0 + 6);
+      await store.webhooks.release([], T0 + 6);
+      expect((await store.webhooks.claimDue(T0 + 6, 30_000, 10)).map((d) => [d.id, d.attempts])).toEqual([['d1', 1], ['d2', 1]]);
       await store.webhooks.retryLater('d1', T0 + 1000, 'HTTP 503', 503);
       await store.webhooks.markDelivered('d2', T0 + 7, 200);
       expect(await store.webhooks.claimDue(T0 + 999, 30_000, 10)).toEqual([]);

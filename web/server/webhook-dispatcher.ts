@@ -184,8 +184,14 @@ export class WebhookDispatcher {
   private async deliverDue(): Promise<void> {
     const timeout = this.o.timeoutMs ?? 10_000;
     for (;;) {
+      if (this.closed) return;
       const due = await this.o.webhooks.claimDue(this.now(), timeout * 2 + 5_000, 16);
-      if (due.length === 0 || this.closed) return;
+      if (due.length === 0) return;
+      if (this.closed) {
+        // Closed while claiming: give them back at once instead of holding them for the lease.
+        await this.o.webhooks.release(due.map((d) => d.id), this.now());
+        return;
+      }
       let hooks = new Map((await this.hooks()).map((w) => [w.id, w]));
       // A webhook registered through another replica since the cache was filled: read the list again.
       if (due.some((d) => !hooks.has(d.webhookId))) {
@@ -235,6 +241,11 @@ export class WebhookDispatcher {
       clearTimeout(timer);
       this.inFlight.delete(ac);
     }
+    if (this.closed && ac.signal.aborted) {
+      // Aborted by close(), not failed: another dispatcher (or this one restarted) sends it now.
+      await this.o.webhooks.release([d.id], this.now());
+      return;
+    }
     this.stats.failedTries++;
     const max = this.o.maxAttempts ?? 8;
     if (d.attempts >= max) {
@@ -252,7 +263,7 @@ export class WebhookDispatcher {
     return { ...this.stats };
   }
 
-  /** Stops taking alerts and new rounds; aborts POSTs in flight (their lease runs out and they are retried). Idempotent. */
+  /** Stops taking alerts and new rounds; aborts POSTs in flight and gives their deliveries back, due at once (not counted as a try). Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -190,4 +190,30 @@ describe.each(PORTS)('WebhookDispatcher on $kind', (ports) => {
       await p.close();
     }
   });
+
+  it('a dispatcher closed with a POST in flight gives the delivery back, due at once and not counted as a try', async () => {
+    const p = await ports.open();
+    // A receiver that takes the request and never answers.
+    const requests: string[] = [];
+    const hanging = createServer((req) => requests.push(String(req.headers['x-chronotrace-delivery'])));
+    await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hook`;
+    const first = new WebhookDispatcher({ bus: p.bus, webhooks: p.store.webhooks, log, pollMs: 20, timeoutMs: 600_000 });
+    try {
+      const reg = await first.register({ url, queries: ['q-1'] });
+      if (!reg.ok) throw new Error(reg.error);
+      await first.start();
+      await p.bus.publish('alerts', 'gate', { meta: alert(9) }, { msgId: alert(9).id });
+      await waitFor('the POST in flight', () => requests.length === 1, 10_000, 20);
+      await first.close();
+      const [given] = await p.store.webhooks.deliveries();
+      expect(given).toMatchObject({ alertId: alert(9).id, status: 'pending', attempts: 0 });
+      expect(given!.nextAttemptAt).toBeLessThanOrEqual(Date.now());
+    } finally {
+      await first.close();
+      hanging.closeAllConnections();
+      await new Promise<void>((r) => hanging.close(() => r()));
+      await p.close();
+    }
+  });
 });

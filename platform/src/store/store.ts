@@ -167,6 +167,8 @@ export interface WebhookRepository {
    */
   claimDue(now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]>;
   markDelivered(id: string, at: number, status: number): Promise<void>;
+  /** Gives claimed deliveries back untried (a dispatcher shutting down): due again at `now`, the claim's attempt not counted. */
+  release(ids: readonly string[], now: number): Promise<void>;
   /** Schedule the next attempt after a failure. */
   retryLater(id: string, nextAttemptAt: number, error: string, status: number | null): Promise<void>;
   /** Move a delivery to the dead letters after its last try. */

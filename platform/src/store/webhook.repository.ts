@@ -113,6 +113,15 @@ export class SqlWebhookRepository implements WebhookRepository {
     await this.db.query(`UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $2, last_status = $3, last_error = NULL WHERE id = $1`, [id, at, status]);
   }
 
+  async release(ids: readonly string[], now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.query(
+      `UPDATE webhook_deliveries SET next_attempt_at = $2, attempts = GREATEST(0, attempts - 1)
+       WHERE status = 'pending' AND id IN (SELECT jsonb_array_elements_text($1::text::jsonb))`,
+      [JSON.stringify(ids), now],
+    );
+  }
+
   async retryLater(id: string, nextAttemptAt: number, error: string, status: number | null): Promise<void> {
     await this.db.query(`UPDATE webhook_deliveries SET next_attempt_at = $2, last_error = $3, last_status = $4 WHERE id = $1 AND status = 'pending'`, [
       id,
