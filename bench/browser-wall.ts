@@ -27,9 +27,20 @@ export interface Dist {
   count: number;
 }
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-function dist(values: number[]): Dist {
+/** Debian's Chromium, headless, with the flags this machine needs (no sandbox as root, no GPU, no background networking). */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', ...extraArgs],
+  });
+}
+
+/** p50, p99 and count of a sample (ms, rounded). */
+export function dist(values: number[]): Dist {
   const v = [...values].sort((a, b) => a - b);
   const at = (p: number): number | null => (v.length ? Math.round(v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!) : null);
   return { p50: at(50), p99: at(99), count: v.length };
@@ -133,12 +144,7 @@ export async function measureBrowserWall(rt: RuntimeT, cameras: string[], warmup
   if (!existsSync(CHROMIUM)) return { skipped: `${CHROMIUM} is missing (apt-get install chromium)` };
   const video = rt.video;
   if (!video) return { skipped: 'WEBRTC is off' };
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  const browser = await launchChromium();
   try {
     const jpeg = await measurePage(browser, rt.url, cameras, false, warmupS, seconds);
     let cpuStart = new Map<string, number>();

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import type { PublishTokenIssued } from '@chronotrace/contracts';
 import type { Runtime as RuntimeT } from '../web/server/runtime';
+import { CHROMIUM, dist, launchChromium } from './browser-wall';
 
 export interface WebrtcIngestResult {
   p50: number | null;
@@ -21,7 +22,6 @@ export interface WebrtcIngestResult {
   how: string;
 }
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const W = 640;
 const H = 480;
 const BITS = 32;
@@ -82,12 +82,6 @@ async function readCode(jpeg: Uint8Array): Promise<number | null> {
   return Math.floor(word / MOD) === check(v) ? v : null;
 }
 
-function dist(values: number[]): { p50: number | null; p99: number | null } {
-  const v = [...values].sort((a, b) => a - b);
-  const at = (p: number): number | null => (v.length ? Math.round(v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)]!) : null);
-  return { p50: at(50), p99: at(99) };
-}
-
 /**
  * Adds a WebRTC camera to the running runtime (the nominal cameras keep running: measured under load),
  * publishes to it from Chromium for `seconds` after `warmupS`, then removes it.
@@ -129,12 +123,7 @@ export async function measureWebrtcIngest(rt: RuntimeT, warmupS: number, seconds
       m.ack();
     }
   });
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--use-fake-ui-for-media-stream'],
-  });
+  const browser = await launchChromium(['--use-fake-ui-for-media-stream']);
   try {
     const token = await api(`/api/cameras/${camera}/publish-token`, { method: 'POST' });
     if (token.status !== 201) throw new Error(`no publish token: ${token.status}`);
@@ -159,7 +148,6 @@ export async function measureWebrtcIngest(rt: RuntimeT, warmupS: number, seconds
   }
   return {
     ...dist(ages),
-    count: ages.length,
     unreadable,
     how: `Chromium publishes a ${W}×${H} canvas at 30 fps from /publish (WHIP) while the nominal cameras run; each picture carries its drawn time (Date.now()) in blocks; webrtc_ingest = ingest's capturedAt − drawn time, first ingest frame of each picture, ${seconds} s after ${warmupS} s`,
   };

@@ -4,8 +4,8 @@
  * is answered with its message; the worker keeps serving.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import sharp from 'sharp';
 import type { ModelVersion } from '@chronotrace/contracts';
+import { decodeRgbFrame } from './decode-frame';
 import type { RgbFrame } from './image-tensor';
 
 export interface ServedModel<L, P, B> {
@@ -20,13 +20,6 @@ export interface ServedModel<L, P, B> {
 
 /** A frame's decoded pixels (in shared memory, from the host's own decode) or its JPEG. */
 type DetectRequest<P> = { type: 'detect'; id: number; params: P } & ({ rgb: RgbFrame; jpeg?: undefined } | { jpeg: Uint8Array; rgb?: undefined });
-
-async function decodeJpeg(jpeg: Uint8Array): Promise<RgbFrame> {
-  if (jpeg.length === 0) throw new Error('empty frame body');
-  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
-  return { data, width: info.width, height: info.height };
-}
 
 function checkFrame(f: RgbFrame): RgbFrame {
   if (!(f.data instanceof Uint8Array) || !Number.isInteger(f.width) || !Number.isInteger(f.height) || f.width < 1 || f.height < 1 || f.data.length !== f.width * f.height * 3) {
@@ -58,7 +51,7 @@ export function serveModel<D, L, P, B>(what: string, load: (data: D) => Promise<
       const m = await ready;
       if (!m) return port.postMessage({ type: 'result', id: req.id, ok: false, message: `${what} model failed to load` });
       try {
-        const frame = req.rgb ? checkFrame(req.rgb) : await decodeJpeg(req.jpeg);
+        const frame = req.rgb ? checkFrame(req.rgb) : await decodeRgbFrame(req.jpeg);
         const r = await m.detect(m.loaded, frame, req.params);
         port.postMessage({ type: 'result', id: req.id, ok: true, boxes: r.boxes, inferMs: r.inferMs });
       } catch (e) {

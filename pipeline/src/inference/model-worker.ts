@@ -147,9 +147,10 @@ export class ModelWorker<P, B, R extends ModelWorkerReady> {
     const worker = this.worker;
     if (!worker || this.closed) throw new DetectorClosedError(this.o.owner);
     const id = this.nextId++;
-    // Without pixels, a copy of the JPEG: the caller keeps its bytes (the redactor needs them), and the
-    // copy's buffer is transferred, not cloned again.
+    // The shared pixels go as they are; without them a copy of the JPEG: the caller keeps its bytes (the
+    // redactor needs them), and the copy's buffer is transferred, not cloned again.
     const bytes = rgb ? undefined : new Uint8Array(jpeg);
+    const frame = rgb ? { rgb: { data: rgb.data, width: rgb.width, height: rgb.height } } : { jpeg: bytes };
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -160,8 +161,7 @@ export class ModelWorker<P, B, R extends ModelWorkerReady> {
       }, this.o.hangMs);
       timer.unref();
       this.pending.set(id, { resolve, reject, started: performance.now(), timer });
-      if (bytes) worker.postMessage({ type: 'detect', id, jpeg: bytes, params }, [bytes.buffer]);
-      else worker.postMessage({ type: 'detect', id, rgb: { data: rgb?.data, width: rgb?.width, height: rgb?.height }, params });
+      worker.postMessage({ type: 'detect', id, ...frame, params }, bytes ? [bytes.buffer] : []);
     });
   }
 

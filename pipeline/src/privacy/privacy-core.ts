@@ -3,6 +3,7 @@ import type { Box, DetectedObjectBox, FrameMeta, ModelVersion, MotionDecision, P
 import { createLogger, type Logger } from '@chronotrace/platform';
 import { headRegion } from '../detect/head-region';
 import { plateRegion } from '../detect/plate-region';
+import { decodeRgbFrame, type DecodedRgbFrame } from '../inference/decode-frame';
 import { shareRgbFrame, type SharedRgbFrame } from '../inference/image-tensor';
 import { LatencyWindow } from '../inference/latency-window';
 import { greySmallFromRgb } from '../motion';
@@ -47,22 +48,9 @@ export interface PrivacyPlan {
   /** Under load, with carried regions too old to trust: the frame is not shown (never shown raw either). */
   holdBack?: boolean;
   /** The frame decoded once (RGB), when planned with a gate. */
-  rgb?: Promise<DecodedFrame>;
+  rgb?: Promise<DecodedRgbFrame>;
   /** An analysis frame's detections, claimed when planned and settled by process(). */
   pending?: { objects: Deferred<DetectedObjectBox[]>; faces: Deferred<Box[]>; text: Deferred<Box[]> };
-}
-
-interface DecodedFrame {
-  data: Buffer;
-  width: number;
-  height: number;
-}
-
-/** The frame as interleaved RGB; rejects with the decoder's reason on a frame that is not an image. */
-async function decodeRgb(jpeg: Uint8Array): Promise<DecodedFrame> {
-  if (jpeg.length === 0) throw new Error('empty frame body');
-  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
 }
 
 interface Deferred<T> {
@@ -210,7 +198,7 @@ export class PrivacyCore {
     const interval = frame.analysisIntervalMs ?? this.analysisIntervalMs;
     const defer = busy ? { maxCarryMs: Math.max(this.maxCarryMs, 2 * interval), busy } : undefined;
     // One decode per frame: the gate's small grey image and the redaction both use it.
-    const rgb = decodeRgb(frame.jpeg);
+    const rgb = decodeRgbFrame(frame.jpeg);
     rgb.catch(() => undefined);
     return this.memory.gate(camera, frame.jpeg, capturedAt, rgb.then((d) => greySmallFromRgb({ data: d.data, width: d.width, height: d.height }))).then((verdict) => {
       const decision = verdict.runDetector ? this.memory.analysisDue(camera, capturedAt, interval, verdict.regions, defer) : 'carry';
@@ -266,7 +254,7 @@ export class PrivacyCore {
   private async run(frame: PrivacyFrame, settings: PrivacySettings, t0: number, plan: Promise<PrivacyPlan>): Promise<{ ok: true; meta: RedactedFrameMeta; jpeg: Buffer }> {
     const objectDetector = this.objects;
     const planned = await plan;
-    const decoded = planned.rgb ? await step('invalid-frame', () => planned.rgb as Promise<DecodedFrame>) : undefined;
+    const decoded = planned.rgb ? await step('invalid-frame', () => planned.rgb as Promise<DecodedRgbFrame>) : undefined;
     const { width, height } = decoded ?? (await step('invalid-frame', async () => {
       if (frame.jpeg.length === 0) throw new Error('empty frame body');
       const m = await sharp(frame.jpeg).metadata();
