@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { recordingSettingsSchema } from './history';
 
 /** Camera ids end up in bus subjects (`frames.raw.<id>`), URLs and file names: keep them to a safe alphabet. */
 export const CAMERA_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -106,8 +107,31 @@ export const cameraSchema = z
     zones: z.array(zoneSchema).max(64).default([]),
     privacy: privacySchema.default({ faces: true, plates: true, heads: true, method: 'pixelate', margin: 0.15 }),
     enabled: z.boolean().default(true),
+    /** IANA time zone of the site (search's "yesterday", "after 18:00"). Default: the process's (TZ). */
+    timeZone: z
+      .string()
+      .max(64)
+      .refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/Paris or UTC')
+      .optional(),
+    /** The redacted recording: retention by days and size. Default on, 7 days, 10 GB. */
+    recording: recordingSettingsSchema.default({ enabled: true, retainDays: 7, retainGb: 10 }),
   })
   .strict();
+
+/** Whether Intl knows this IANA time zone. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The process's time zone (TZ), the default of cameras without one. */
+export function processTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
 
 export type CameraConfig = z.infer<typeof cameraSchema>;
 export type CameraConfigInput = z.input<typeof cameraSchema>;

@@ -7,3 +7,4 @@ export * from './socket';
 export * from './query';
 export * from './scene';
 export * from './alerts';
+export * from './history';

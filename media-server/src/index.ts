@@ -19,6 +19,10 @@ export * from './video/live-video-service';
 export * from './video/webrtc-config';
 export * from './video/whip-hub';
 export * from './whip-source';
+export * from './recording/camera-recorder';
+export * from './recording/fmp4';
+export * from './recording/hls-playlist';
+export * from './recording/recording-service';
 
 export interface StartIngestOptions extends Omit<IngestServiceOptions, 'bus' | 'logger'> {
   bus: Bus;

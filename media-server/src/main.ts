@@ -1,12 +1,13 @@
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import type { CameraConfig } from '@chronotrace/contracts';
-import { CameraCatalog, createLogger, env, exitAfterDrainOnSignal, loadStreamsConfig, openPorts, seedCamerasFromConfig, sendError, webRtcNetworkOf, type Bus, type Logger } from '@chronotrace/platform';
+import { CameraCatalog, createLogger, env, exitAfterDrainOnSignal, loadStreamsConfig, mediaRootOf, openPorts, seedCamerasFromConfig, sendError, webRtcNetworkOf, type Bus, type Logger } from '@chronotrace/platform';
 import { CameraReconciler } from './camera-reconciler';
 import { resolveFfmpeg } from './ffmpeg-binary';
 import { startIngest } from './index';
 import type { IngestService } from './ingest-service';
 import { PublishTokens } from './video/publish-tokens';
+import { RecordingService } from './recording/recording-service';
 import { webRtcEndpoints, whipHandler } from './video/webrtc-http';
 import { WhipHub } from './video/whip-hub';
 
@@ -70,7 +71,23 @@ export async function main(): Promise<IngestService> {
     http.listen(e.MEDIA_HTTP_PORT, e.MEDIA_HTTP_HOST, () => resolve());
   });
   logger.info({ host: e.MEDIA_HTTP_HOST, port: e.MEDIA_HTTP_PORT }, 'WHIP endpoint listening');
+  // The redacted recording of every camera: one recorder process (this one) for the deployment.
+  let recording: RecordingService | null = null;
+  if (e.RECORDING === 'on') {
+    const rec = new RecordingService({
+      recordings: ports.store.recordings,
+      cameras: () => catalog.list(),
+      ffmpeg: resolveFfmpeg,
+      root: mediaRootOf(e),
+      log: logger.child({ component: 'recording' }),
+      minFreeBytes: e.RECORDING_MIN_FREE_MB * 1024 ** 2,
+    });
+    await rec.start(ports.bus);
+    catalog.on('change', () => void rec.sync());
+    recording = rec;
+  }
   const ingest = await runIngestProcess({ bus: ports.bus, cameras: [], logger, whip, onClosed: async () => {
+    await recording?.close();
     http.close();
     catalog.close();
     await ports.store.close();

@@ -1,30 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import sharp from 'sharp';
 import { createLogger } from '@chronotrace/platform';
 import { resolveFfmpeg } from '../src/ffmpeg-binary';
 import { H264RtpEncoder } from '../src/video/h264-rtp-encoder';
+import { movingSquareFrames } from './support/frames';
 
 const log = createLogger('test');
 log.level = 'silent';
 
-/** Frames that differ from each other: a moving square on a gradient, as JPEG. */
-async function frames(n: number, width: number, height: number): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  for (let i = 0; i < n; i++) {
-    const px = Buffer.alloc(width * height * 3);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const o = (y * width + x) * 3;
-        const inSquare = Math.abs(x - ((i * 7) % width)) < 12 && Math.abs(y - height / 2) < 12;
-        px[o] = inSquare ? 255 : (x * 255) / width;
-        px[o + 1] = inSquare ? 40 : (y * 255) / height;
-        px[o + 2] = 90;
-      }
-    }
-    out.push(await sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer());
-  }
-  return out;
-}
+const frames = movingSquareFrames;
 
 interface Seen {
   packets: number;

@@ -9,3 +9,4 @@ export * from './matching/index';
 export * from './scene/index';
 export * from './analytics/index';
 export * from './embed/index';
+export * from './search/index';

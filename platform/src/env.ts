@@ -86,6 +86,14 @@ const baseEnvSchema = z.object({
   MEDIA_URL: z.string().regex(/^https?:\/\/[^\s/]+\/?$/, 'must be an http(s):// origin, e.g. http://ingest:8081').default('http://127.0.0.1:8081'),
   /** WebRTC viewers at once per web process. Default 64. */
   WEBRTC_MAX_VIEWERS: z.coerce.number().int().min(1).max(1000).default(64),
+  /** Redacted recording of every camera whose `recording.enabled` is true (the default). off: nothing is recorded. Default on. */
+  RECORDING: z.enum(['on', 'off']).default('on'),
+  /** Where recordings, thumbnails and exports are kept. Default DATA_DIR/media. */
+  MEDIA_ROOT: z.string().min(1).optional(),
+  /** Recording stops with a health error when the media root has less free space than this (MB). Default 1024. */
+  RECORDING_MIN_FREE_MB: z.coerce.number().min(0).max(10_000_000).default(1024),
+  /** Days of track summaries kept for search. Default 30. */
+  SEARCH_RETENTION_DAYS: z.coerce.number().positive().max(3660).default(30),
   /** Hours of stored scene (tracks per frame) kept for backtests. Default 72. */
   SCENE_RETENTION_HOURS: z.coerce.number().positive().max(24 * 366).default(72),
   /** Public base URL of the wall (e.g. https://wall.example.org), for absolute snapshot links in webhook payloads. Default: relative links. */
@@ -134,6 +142,11 @@ export const envSchema = baseEnvSchema.superRefine((e, ctx) => {
   if (e.EMBEDDER === 'clip-onnx' && !e.CLIP_MODEL_DIR) ctx.addIssue({ code: 'custom', path: ['CLIP_MODEL_DIR'], message: 'required when EMBEDDER=clip-onnx' });
   if (e.EMBEDDER === 'bedrock-nova' && !e.BEDROCK_REGION) ctx.addIssue({ code: 'custom', path: ['BEDROCK_REGION'], message: 'required when EMBEDDER=bedrock-nova' });
 });
+
+/** The media root (recordings, exports). */
+export function mediaRootOf(e: Pick<Env, 'MEDIA_ROOT' | 'DATA_DIR'>): string {
+  return e.MEDIA_ROOT ?? `${e.DATA_DIR.replace(/\/+$/, '')}/media`;
+}
 
 /** MATCH_HYSTERESIS as numbers. */
 export function hysteresisOf(e: Pick<Env, 'MATCH_HYSTERESIS'>): { n: number; m: number } {

@@ -32,6 +32,7 @@ function camera(id: string, overrides: Partial<CameraRecord> = {}): CameraRecord
     zones: [{ name: 'door', polygon: [[0.1, 0.2], [0.5, 0.2], [0.5, 0.9]] }],
     privacy: { faces: true, plates: false, heads: true, method: 'blur', margin: 0.15 },
     enabled: true,
+    recording: { enabled: true, retainDays: 7, retainGb: 10 },
     origin: 'api',
     createdAt: T0,
     ...overrides,

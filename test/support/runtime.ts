@@ -16,7 +16,7 @@ export interface TestRuntime {
 export async function startTestRuntime(cameras: CameraConfigInput[], env: Record<string, string> = {}): Promise<TestRuntime> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ct-test-'));
   const runtime = await Runtime.start({
-    env: parseEnv({ MODE: 'embedded', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', WEBRTC: 'off', ...env }),
+    env: parseEnv({ MODE: 'embedded', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', WEBRTC: 'off', RECORDING: 'off', ...env }),
     config: validateStreamsConfig({ cameras }),
   });
   return {

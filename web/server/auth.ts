@@ -12,6 +12,8 @@ export type ApiAction =
   | 'alerts:ack'
   | 'webhooks:read'
   | 'webhooks:write'
+  /** Search, play back and read the timeline of recorded history. */
+  | 'history:read'
   /** Watch a camera's live video (WHEP). */
   | 'video:read';
 

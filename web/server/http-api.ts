@@ -9,6 +9,7 @@ import { readJsonBody, sendError, sendJson } from '@chronotrace/platform';
 import type { QueryService } from './query-service';
 import type { PublishTokens } from '@chronotrace/media-server';
 import type { WebhookDispatcher } from './webhook-dispatcher';
+import type { historyRoutes } from './history-api';
 
 export interface ApiServices {
   cameras: CameraService;
@@ -30,6 +31,8 @@ export interface ApiServices {
   metrics(): Metrics;
   /** WHIP publish tokens of WebRTC cameras. */
   tokens: PublishTokens;
+  /** Recorded history: search, thumbnails, recordings, timelines. */
+  history: ReturnType<typeof historyRoutes>;
 }
 
 /** Ids of queries (`q-…`), alerts (`al_…`) and webhooks (`wh-…`). */
@@ -118,6 +121,19 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return sendError(res, 400, 'invalid track filter', ['limit: must be an integer from 1 to 1000']);
     sendJson(res, 200, await s.scene.tracks(p.id!, limit));
   });
+
+  route('GET', '/api/search', 'history:read', async (_req, res, _p, ctx) => s.history.search(res, ctx.url));
+
+  route('GET', '/api/tracks/:track/thumbnail.jpg', 'snapshots:read', async (_req, res, p, ctx) => s.history.thumbnail(res, ctx.url, p.track!));
+
+  const withCamera = (handler: (res: ServerResponse, url: URL, camera: string) => Promise<void>): Handler => async (_req, res, p, ctx) => {
+    if (!(await s.cameras.get(p.id!))) return sendError(res, 404, `no camera "${p.id}"`);
+    await handler(res, ctx.url, p.id!);
+  };
+  route('GET', '/api/cameras/:id/recording', 'history:read', withCamera((res, url, c) => s.history.recording(res, url, c)));
+  route('GET', '/api/cameras/:id/recording.m3u8', 'history:read', withCamera((res, url, c) => s.history.playlist(res, url, c)));
+  route('GET', '/api/cameras/:id/timeline', 'history:read', withCamera((res, url, c) => s.history.timeline(res, url, c)));
+  route('GET', '/api/cameras/:id/recording/:run/:file', 'history:read', async (req, res, p) => s.history.file(req, res, p.id!, p.run!, p.file!));
 
   // A WebRTC camera's WHIP publish token: shown once in this answer, stored only as its hash. A new one replaces the old.
   route('POST', '/api/cameras/:id/publish-token', 'cameras:write', async (_req, res, p) => {

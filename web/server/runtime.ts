@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { StreamsConfig } from '@chronotrace/contracts';
-import { ActivityJudge, CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, openPorts, webRtcNetworkOf, type Env, type Logger, type Ports } from '@chronotrace/platform';
-import { CameraReconciler, IngestService, LiveVideoService, WhipHub, resolveFfmpeg } from '@chronotrace/media-server';
+import { ActivityJudge, CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, mediaRootOf, openPorts, webRtcNetworkOf, type Env, type Logger, type Ports } from '@chronotrace/platform';
+import { CameraReconciler, IngestService, LiveVideoService, RecordingService, WhipHub, resolveFfmpeg } from '@chronotrace/media-server';
 import { AnalyticsService, PrivacyService, calibrationOf, frameSimilarityOf, openEmbedder, type Embedder } from '@chronotrace/pipeline';
 import { CameraService } from './camera-service';
 import { QueryService } from './query-service';
@@ -41,6 +41,7 @@ export class Runtime {
     readonly embedder: Embedder | null,
     readonly video: LiveVideoService | null,
     readonly whip: WhipHub | null,
+    readonly recording: RecordingService | null,
     private readonly reconciler: CameraReconciler | null,
     private readonly fanout: RedisFanout | null,
     private readonly ownsPorts: boolean,
@@ -67,6 +68,7 @@ export class Runtime {
       let reconciler: CameraReconciler | null = null;
       let analytics: AnalyticsService | null = null;
       let whip: WhipHub | null = null;
+      let recording: RecordingService | null = null;
       const matcher = matcherOptionsOf(env);
       // One embedder per process (if any), shared by live matching and backtests.
       const embedder = await openEmbedder(env);
@@ -100,6 +102,7 @@ export class Runtime {
           partition: analyticsPartitionOf(env),
           matcher,
           retentionMs: env.SCENE_RETENTION_HOURS * 3600_000,
+          summaryRetentionMs: env.SEARCH_RETENTION_DAYS * 86_400_000,
           logger: log.child({ component: 'analytics' }),
           ...(embedder ? { similarity: frameSimilarityOf(embedder, env) } : {}),
         });
@@ -128,6 +131,20 @@ export class Runtime {
         started.push(whip);
         ingest = new IngestService({ bus: ports.bus, whip, logger: log.child({ component: 'ingest' }) });
         started.push(ingest);
+        if (env.RECORDING === 'on') {
+          const rec = new RecordingService({
+            recordings: ports.store.recordings,
+            cameras: () => catalog.list(),
+            ffmpeg: resolveFfmpeg,
+            root: mediaRootOf(env),
+            log: log.child({ component: 'recording' }),
+            minFreeBytes: env.RECORDING_MIN_FREE_MB * 1024 ** 2,
+          });
+          started.push(rec);
+          await rec.start(ports.bus);
+          cameras.onChange(() => void catalog.refresh().then(() => rec.sync()));
+          recording = rec;
+        }
         reconciler = new CameraReconciler(catalog, ingest, log.child({ component: 'reconciler' }));
         started.push(reconciler);
         await reconciler.start();
@@ -140,6 +157,7 @@ export class Runtime {
       const ing = ingest;
       const priv = privacy;
       const anal = analytics;
+      const rec = recording;
       // Embedded components are judged by what they did lately (frames in, redacted, tracked, pushed).
       const judge = new ActivityJudge();
       const webRef: { current?: WebServer } = {};
@@ -211,6 +229,8 @@ export class Runtime {
         video,
         whip,
         mediaUrl: env.MODE === 'distributed' ? env.MEDIA_URL : null,
+        mediaRoot: mediaRootOf(env),
+        recordingHealth: recording ? (c) => recording!.health(c) : null,
         counters: {
           ...(ing ? { ingest: () => Object.fromEntries(Object.entries(ing.toJSON().cameras).map(([k, c]) => [k, c.published])) } : {}),
           ...(priv ? { privacy: () => priv.counters() } : {}),
@@ -223,11 +243,12 @@ export class Runtime {
             ...(anal && v.analytics ? { analytics: { ...v.analytics, detail: `${v.analytics.detail}; ${anal.match.stats().core.matcher.queries} armed queries` } } : {}),
             ...(env.MODE === 'embedded' ? { wall: v.wall } : {}),
             ...(fanout ? { redis: fanout.health() } : {}),
+            ...(rec ? { recording: recordingComponent(rec) } : {}),
           };
         },
       });
       webRef.current = web;
-      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, video, whip, reconciler, fanout, !o.ports, log, sampler);
+      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, video, whip, recording, reconciler, fanout, !o.ports, log, sampler);
     } catch (e) {
       for (const s of started.reverse()) await s.close();
       if (!o.ports) await ports.close();
@@ -247,6 +268,8 @@ export class Runtime {
       this.catalog.close();
       await this.ingest?.close();
       await this.whip?.close();
+      // After ingest: the recorders finish and index their open segments.
+      await this.recording?.close();
       await this.privacy?.close();
       await this.analytics?.close();
       await this.webhooks.close();
@@ -260,4 +283,14 @@ export class Runtime {
     })();
     return this.closing;
   }
+}
+
+/** /api/health's view of the recorder: down when the disk is full, degraded when a camera's recorder keeps failing. */
+function recordingComponent(rec: RecordingService): { state: 'ok' | 'degraded' | 'down'; detail: string } {
+  const st = rec.stats();
+  if (st.diskFull) return { state: 'down', detail: `disk full: ${st.freeBytes === null ? '?' : Math.round(st.freeBytes / 1024 ** 2)} MB free` };
+  const failing = Object.entries(st.cameras).filter(([, c]) => c.lastError !== null);
+  const n = Object.keys(st.cameras).length;
+  if (failing.length > 0) return { state: 'degraded', detail: `${failing.length} of ${n} cameras: ${failing[0]![1].lastError}` };
+  return { state: 'ok', detail: `${n} cameras recording` };
 }

@@ -8,6 +8,9 @@ import { OpenAccessPolicy, type AccessPolicy } from './auth';
 import type { CameraService } from './camera-service';
 import { HealthBoard } from './health-board';
 import { createApi, toCameraView } from './http-api';
+import { historyRoutes } from './history-api';
+import { SearchService } from '@chronotrace/pipeline';
+import type { RecordingHealth } from '@chronotrace/contracts';
 import { sendError } from '@chronotrace/platform';
 import { LiveWall } from './live-wall';
 import { Metrics, type MetricSources } from './metrics';
@@ -43,6 +46,10 @@ export interface WebServerOptions {
   whip?: WhipHub | null;
   /** Where WHIP requests are proxied when ingest runs elsewhere (distributed mode), or null. */
   mediaUrl?: string | null;
+  /** Where recordings are (the recorder's media root; shared storage in distributed mode). */
+  mediaRoot: string;
+  /** The recorder's state of a camera when it runs in this process, else null. */
+  recordingHealth?: ((camera: string) => Promise<RecordingHealth>) | null;
   /** Socket.io adapter factory (Redis in distributed mode). */
   socketAdapter?: Parameters<LiveWall['io']['adapter']>[0];
 }
@@ -62,7 +69,13 @@ export class WebServer {
   private constructor(private readonly o: WebServerOptions, ui: NodeHandler | null) {
     const tokens = new PublishTokens(o.store);
     this.health = new HealthBoard(o.bus, o.store, o.instance, o.log.child({ component: 'health' }));
+    const search = new SearchService({
+      store: o.store,
+      compiler: () => o.queries.compiler(),
+      cameras: async () => (await o.cameras.list()).map((c) => ({ id: c.id, name: c.name, timeZone: c.timeZone })),
+    });
     const api = createApi({
+      history: historyRoutes({ store: o.store, search, mediaRoot: o.mediaRoot, recordingHealth: o.recordingHealth ?? null }),
       cameras: o.cameras,
       health: this.health,
       snapshot: (c) => this.wall.snapshot(c),

@@ -19,6 +19,8 @@ export interface AnalyticsServiceOptions {
   matcher?: TrackMatcherOptions;
   /** Scene frames kept for backtests. Default 72 h. */
   retentionMs?: number;
+  /** Track summaries kept for search. Default 30 days. */
+  summaryRetentionMs?: number;
   /** The similarity term (an embedder is on). Owned by the caller. */
   similarity?: FrameSimilarity;
   onAlert?: (alert: AlertMessage) => void;
@@ -41,7 +43,7 @@ export class AnalyticsService {
     const partition = o.partition ?? SINGLE_PARTITION;
     const session = Date.now().toString(36);
     const core = new SceneCore({ session, zonesFor: (camera) => o.catalog.get(camera)?.zones ?? [] });
-    this.scene = new SceneStage({ bus: o.bus, scene: o.store.scene, core, partition, logger: log.child({ stage: 'scene' }), ...(o.retentionMs ? { retentionMs: o.retentionMs } : {}) });
+    this.scene = new SceneStage({ bus: o.bus, scene: o.store.scene, summaries: o.store.trackSummaries, core, partition, logger: log.child({ stage: 'scene' }), ...(o.retentionMs ? { retentionMs: o.retentionMs } : {}), ...(o.summaryRetentionMs ? { summaryRetentionMs: o.summaryRetentionMs } : {}) });
     this.match = new MatchStage({
       bus: o.bus,
       queries: o.store.queries,

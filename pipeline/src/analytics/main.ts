@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     partition,
     matcher: matcherOptionsOf(e),
     retentionMs: e.SCENE_RETENTION_HOURS * 3600_000,
+    summaryRetentionMs: e.SEARCH_RETENTION_DAYS * 86_400_000,
     logger: log,
     ...(embedder ? { similarity: frameSimilarityOf(embedder, e) } : {}),
   });

@@ -1,7 +1,9 @@
 import type { StageStats, Track } from '@chronotrace/contracts';
-import { createLogger, GroupWriter, type Bus, type BusMessage, type Consumer, type Logger, type SceneFrameRecord, type SceneRepository } from '@chronotrace/platform';
+import { createLogger, GroupWriter, type Bus, type BusMessage, type Consumer, type Logger, type SceneFrameRecord, type SceneRepository, type TrackSummaryRepository } from '@chronotrace/platform';
 import { decodeRgb, type RgbImage } from '../attributes/rgb-image';
 import type { SceneCore, SceneCoreStats } from './scene-core';
+import { trackThumbnails } from './thumbnails';
+import { TrackSummarizer, type SummaryToStore } from './track-summarizer';
 import { inCaptureOrder, partitionDurable, SINGLE_PARTITION, type Partition } from './partition';
 
 export const SCENE_DURABLE = 'scene';
@@ -15,6 +17,10 @@ export interface SceneStageOptions {
   partition?: Partition;
   /** Scene frames older than this are pruned from the store. Default 72 h. */
   retentionMs?: number;
+  /** Where per-track summaries and thumbnails go, for search (store.trackSummaries). Absent: none are kept. */
+  summaries?: TrackSummaryRepository;
+  /** Track summaries older than this are pruned. Default 30 days. */
+  summaryRetentionMs?: number;
   /** How often to prune. Default 10 min. */
   pruneEveryMs?: number;
   logger?: Logger;
@@ -26,6 +32,8 @@ export interface SceneCameraCounters {
   stale: number;
   publishFailures: number;
   storeFailures: number;
+  /** Track summaries written (a live track is written again as it changes). */
+  summaries: number;
 }
 
 export interface SceneStageStats {
@@ -36,6 +44,7 @@ export interface SceneStageStats {
 }
 
 export const DEFAULT_SCENE_RETENTION_MS = 72 * 3600_000;
+export const DEFAULT_SUMMARY_RETENTION_MS = 30 * 86_400_000;
 /** Frames' tracks (and tracks) are written in batches: at most this long after the first of a batch, or at this many. */
 export const SCENE_WRITE_EVERY_MS = 250;
 export const SCENE_WRITE_BATCH = 256;
@@ -58,6 +67,10 @@ export class SceneStage {
   /** Frames' tracks and tracks started or ended: one INSERT per batch, not per frame. */
   private readonly frameWriter: GroupWriter<SceneFrameRecord>;
   private readonly trackWriter: GroupWriter<{ track: Track; ended: boolean }>;
+  private readonly summarizer = new TrackSummarizer();
+  private readonly summaryWriter: GroupWriter<SummaryToStore> | null;
+  /** The redacted frame of each live track's best view, until its thumbnail is stored. */
+  private readonly bestFrames = new Map<string, { jpeg: Uint8Array; at: number }>();
 
   constructor(private readonly o: SceneStageOptions) {
     this.log = o.logger ?? createLogger('scene-stage');
@@ -65,6 +78,8 @@ export class SceneStage {
     const batching = { lingerMs: SCENE_WRITE_EVERY_MS, maxBatch: SCENE_WRITE_BATCH };
     this.frameWriter = new GroupWriter((frames) => o.scene.appendFrames(frames), batching);
     this.trackWriter = new GroupWriter((tracks) => o.scene.upsertTracks(tracks), batching);
+    const summaries = o.summaries;
+    this.summaryWriter = summaries ? new GroupWriter((batch) => summaries.upsert(batch, Date.now()), batching) : null;
   }
 
   async start(): Promise<void> {
@@ -76,7 +91,11 @@ export class SceneStage {
     const sweep = setInterval(() => {
       const ended = this.o.core.sweep(Date.now());
       for (const t of ended) this.track(this.trackWriter.add({ track: t, ended: true }), t.camera);
+      this.writeSummaries(this.summarizer.end(ended.map((t) => t.id)));
     }, 30_000);
+    const flush = setInterval(() => this.writeSummaries(this.summarizer.due(Date.now())), 1_000);
+    flush.unref();
+    this.timers.push(flush);
     const prune = setInterval(() => void this.prune(), this.o.pruneEveryMs ?? 600_000);
     sweep.unref();
     prune.unref();
@@ -86,7 +105,7 @@ export class SceneStage {
 
   private camera(id: string): SceneCameraCounters {
     let c = this.counters.get(id);
-    if (!c) this.counters.set(id, (c = { processed: 0, stale: 0, publishFailures: 0, storeFailures: 0 }));
+    if (!c) this.counters.set(id, (c = { processed: 0, stale: 0, publishFailures: 0, storeFailures: 0, summaries: 0 }));
     return c;
   }
 
@@ -125,6 +144,33 @@ export class SceneStage {
     this.track(this.frameWriter.add({ frameId: meta.frameId, camera: meta.camera, capturedAt: meta.capturedAt, width: meta.width, height: meta.height, tracks: result.summary.tracks }), m.camera);
     for (const t of result.started) this.track(this.trackWriter.add({ track: t, ended: false }), m.camera);
     for (const t of result.ended) this.track(this.trackWriter.add({ track: t, ended: true }), m.camera);
+    if (this.summaryWriter) {
+      const improved = this.summarizer.observe(meta, result.summary.tracks, result.summary.attributesFresh);
+      if (body) for (const id of improved) this.bestFrames.set(id, { jpeg: body, at: meta.capturedAt });
+      if (result.ended.length > 0) this.writeSummaries(this.summarizer.end(result.ended.map((t) => t.id)));
+    }
+  }
+
+  /** Summaries to the store (batched), each with a thumbnail of its best view when that changed. */
+  private writeSummaries(summaries: SummaryToStore[]): void {
+    const writer = this.summaryWriter;
+    const repo = this.o.summaries;
+    if (!writer || !repo) return;
+    for (const s of summaries) {
+      this.camera(s.camera).summaries++;
+      this.track(writer.add(s), s.camera);
+      const best = this.bestFrames.get(s.trackId);
+      if (best && best.at === s.bestAt) {
+        this.bestFrames.delete(s.trackId);
+        this.track(
+          trackThumbnails(best.jpeg, s.bestBox, { width: s.frameWidth, height: s.frameHeight }).then((t) =>
+            repo.putThumbnail({ trackId: s.trackId, camera: s.camera, capturedAt: s.bestAt, ...t }),
+          ),
+          s.camera,
+        );
+      }
+      if (s.ended) this.bestFrames.delete(s.trackId);
+    }
   }
 
   /** Store writes run beside the live path; close() waits for them. A failure counts once per frame or track. */
@@ -142,6 +188,8 @@ export class SceneStage {
     try {
       const n = await this.o.scene.pruneFrames(Date.now() - (this.o.retentionMs ?? DEFAULT_SCENE_RETENTION_MS));
       if (n > 0) this.log.info({ frames: n }, 'pruned old scene frames');
+      const t = (await this.o.summaries?.prune(Date.now() - (this.o.summaryRetentionMs ?? DEFAULT_SUMMARY_RETENTION_MS))) ?? 0;
+      if (t > 0) this.log.info({ tracks: t }, 'pruned old track summaries');
     } catch (err) {
       this.log.warn({ err }, 'could not prune scene frames');
     }
@@ -166,7 +214,8 @@ export class SceneStage {
       const c = this.consumer;
       this.consumer = undefined;
       await c?.close();
-      await Promise.all([this.frameWriter.flush(), this.trackWriter.flush()]);
+      this.writeSummaries(this.summarizer.due(Date.now(), true));
+      await Promise.all([this.frameWriter.flush(), this.trackWriter.flush(), this.summaryWriter?.flush()]);
       while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     })();
     return this.closing;

@@ -17,3 +17,5 @@ export * from './postgres-store';
 export * from './open-store';
 export * from './publish-token.repository';
 export * from './lease.repository';
+export * from './recording.repository';
+export * from './track-summary.repository';

@@ -11,7 +11,9 @@ import { SqlSceneRepository } from './scene.repository';
 import { SqlWebhookRepository } from './webhook.repository';
 import { SqlPublishTokenRepository } from './publish-token.repository';
 import { SqlLeaseRepository } from './lease.repository';
-import type { AlertRepository, CameraRepository, HealthEventRepository, LeaseRepository, PublishTokenRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
+import { SqlRecordingRepository } from './recording.repository';
+import { SqlTrackSummaryRepository } from './track-summary.repository';
+import type { RecordingRepository, TrackSummaryRepository, AlertRepository, CameraRepository, HealthEventRepository, LeaseRepository, PublishTokenRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
 
 /**
  * The Store written once against SqlDatabase; PgliteStore and PostgresStore only supply the
@@ -29,6 +31,8 @@ export abstract class SqlStore implements Store {
   readonly alerts: AlertRepository;
   readonly scene: SceneRepository;
   readonly webhooks: WebhookRepository;
+  readonly recordings: RecordingRepository;
+  readonly trackSummaries: TrackSummaryRepository;
   #closing: Promise<void> | undefined;
 
   protected constructor(
@@ -46,6 +50,8 @@ export abstract class SqlStore implements Store {
     this.alerts = new SqlAlertRepository(db);
     this.scene = new SqlSceneRepository(db);
     this.webhooks = new SqlWebhookRepository(db);
+    this.recordings = new SqlRecordingRepository(db);
+    this.trackSummaries = new SqlTrackSummaryRepository(db);
   }
 
   get closed(): boolean {

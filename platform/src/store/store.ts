@@ -1,4 +1,4 @@
-import type { Alert, AlertMessage, CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion, SceneTrack, StandingQuery, Track, Webhook, WebhookPayload } from '@chronotrace/contracts';
+import type { ColorPart, RecordingHold, RecordingSegment, TrackSummary, Alert, AlertMessage, CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion, SceneTrack, StandingQuery, Track, Webhook, WebhookPayload } from '@chronotrace/contracts';
 
 /** One frame's redaction, kept as the audit trail of what was hidden and by which models. */
 export interface RedactionRecord {
@@ -211,7 +211,94 @@ export interface LeaseRepository {
   live(prefix: string): Promise<Lease[]>;
 }
 
+export interface RecordingTotals {
+  segments: number;
+  bytes: number;
+  from: number | null;
+  to: number | null;
+}
+
+/** The segment index of the redacted recordings, and the ranges pruning must keep. */
+export interface RecordingRepository {
+  /** Idempotent on (camera, run, seq); true when it stored a new row. Write it only once the file is complete. */
+  add(segment: RecordingSegment, at: number): Promise<boolean>;
+  /** Segments overlapping [from, to), in time order. */
+  list(camera: string, range?: { from?: number; to?: number; limit?: number }): Promise<RecordingSegment[]>;
+  /** One run's segments by seq. */
+  run(camera: string, run: string): Promise<RecordingSegment[]>;
+  runs(camera: string): Promise<string[]>;
+  get(camera: string, run: string, seq: number): Promise<RecordingSegment | null>;
+  totals(camera: string): Promise<RecordingTotals>;
+  /** Oldest first: segments ending at or before `endedBefore` that no hold overlaps. */
+  prunable(camera: string, options: { endedBefore?: number; limit?: number }): Promise<RecordingSegment[]>;
+  /** Deletes index rows (delete the files after); returns how many went. */
+  delete(camera: string, segments: readonly { run: string; seq: number }[]): Promise<number>;
+  /** Cameras with any segment. */
+  cameras(): Promise<string[]>;
+  addHold(hold: RecordingHold): Promise<void>;
+  holds(camera?: string): Promise<RecordingHold[]>;
+  deleteHold(id: string): Promise<boolean>;
+}
+
+/** What a search asks of the summaries, already resolved from a query plan (see pipeline/search). */
+export interface TrackSearchFilter {
+  /** Any of these labels. */
+  classes: readonly string[];
+  /** Any of these cameras; absent: all. */
+  cameras?: readonly string[];
+  /** The track overlaps one of these [from, to) ranges; absent: any time. */
+  intervals?: readonly { from: number; to: number }[];
+  /** Every constraint holds: one of `colors` has at least TRACK_COLOR_MIN_SHARE on `part`. */
+  colors?: readonly { part: ColorPart; colors: readonly string[] }[];
+  /** Was in any of these zones. */
+  zones?: readonly string[];
+  /** Every entry holds: carried one of `classes` (of one of the colours, as `class:colour` tokens), or never (negated). */
+  carrying?: readonly { classes: readonly string[]; colorTokens?: readonly string[]; negated: boolean }[];
+  /** Stayed this long (in one of `zones` when given, else in view). */
+  dwell?: { minSeconds: number; zones?: readonly string[] };
+  limit: number;
+  /** Keyset: hits ranked after this one. */
+  after?: { rank: number; lastSeen: number; trackId: string };
+}
+
+export interface SummaryHit {
+  summary: TrackSummary;
+  quality: number;
+  /** The order of results: quality, weighted by the colour share when colours were asked for. */
+  rank: number;
+  colorScore: number | null;
+}
+
+export interface TrackThumbnail {
+  trackId: string;
+  camera: string;
+  capturedAt: number;
+  /** JPEG of the subject's box (redacted pixels). */
+  crop: Uint8Array;
+  /** JPEG of the whole redacted frame, small. */
+  frame: Uint8Array;
+}
+
+export interface TrackSummaryRepository {
+  /** Insert or replace each track's summary (the last one per track in the batch). `quality` is the rank without colours, 0..1. */
+  upsert(summaries: readonly (TrackSummary & { quality: number })[], at: number): Promise<void>;
+  get(trackId: string): Promise<TrackSummary | null>;
+  /** Ranked: rank, then most recent, then track id, all descending. */
+  search(filter: TrackSearchFilter): Promise<SummaryHit[]>;
+  /** A camera's tracks overlapping [from, to), by start. */
+  inRange(camera: string, from: number, to: number, limit?: number): Promise<TrackSummary[]>;
+  putThumbnail(thumbnail: TrackThumbnail): Promise<void>;
+  thumbnail(trackId: string, kind: 'crop' | 'frame'): Promise<Uint8Array | null>;
+  /** Which of these tracks have a thumbnail. */
+  withThumbnails(trackIds: readonly string[]): Promise<Set<string>>;
+  count(): Promise<number>;
+  /** Deletes summaries last seen before `before` (and their thumbnails); returns how many. */
+  prune(before: number): Promise<number>;
+}
+
 export interface Store {
+  readonly recordings: RecordingRepository;
+  readonly trackSummaries: TrackSummaryRepository;
   readonly kind: 'pglite' | 'postgres';
   readonly leases: LeaseRepository;
   readonly cameras: CameraRepository;

@@ -11,6 +11,9 @@ import type {
   QueryPatchInput,
   QueryRejection,
   StandingQuery,
+  SearchResponse,
+  RecordingIndexResponse,
+  TimelineResponse,
 } from '@chronotrace/contracts';
 
 /**
@@ -103,6 +106,28 @@ export function alertSnapshotUrl(id: string): string {
 }
 
 /** One line for an error banner: the message and its per-field details. */
+/** GET /api/search: a refusal of the compiler comes back as `body` (a QueryError). */
+export function searchHistory(params: URLSearchParams, signal?: AbortSignal): Promise<ApiResult<SearchResponse>> {
+  return call<SearchResponse>(`/api/search?${params}`, { signal });
+}
+
+/** One camera's stored segments in a range. */
+export type RecordingIndex = RecordingIndexResponse;
+
+export function recordingIndex(camera: string, from: number, to: number, signal?: AbortSignal): Promise<ApiResult<RecordingIndex>> {
+  return call<RecordingIndex>(`/api/cameras/${encodeURIComponent(camera)}/recording?from=${Math.round(from)}&to=${Math.round(to)}`, { signal });
+}
+
+export type Timeline = TimelineResponse;
+
+export function cameraTimeline(camera: string, from: number, to: number, signal?: AbortSignal): Promise<ApiResult<Timeline>> {
+  return call<Timeline>(`/api/cameras/${encodeURIComponent(camera)}/timeline?from=${Math.round(from)}&to=${Math.round(to)}`, { signal });
+}
+
+export function recordingPlaylistUrl(camera: string, from: number, to: number): string {
+  return `/api/cameras/${encodeURIComponent(camera)}/recording.m3u8?from=${Math.round(from)}&to=${Math.round(to)}`;
+}
+
 export function errorText(res: { error: string; details: string[] }): string {
   return res.details.length > 0 ? `${res.error}: ${res.details.join('; ')}` : res.error;
 }

@@ -1,0 +1,239 @@
+import { spawn, execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { cameraSchema, type CameraRecord, type RecordingSegment } from '@chronotrace/contracts';
+import { InProcessBus, createLogger, openStore, parseEnv, type SqlStore } from '@chronotrace/platform';
+import { resolveFfmpeg } from '../src/ffmpeg-binary';
+import { RecordingService } from '../src/recording/recording-service';
+import { vodPlaylist } from '../src/recording/hls-playlist';
+import { movingSquareFrames, pace } from './support/frames';
+
+const run = promisify(execFile);
+const log = createLogger('test');
+log.level = 'silent';
+const PG_URL = parseEnv({ DATABASE_URL: process.env.DATABASE_URL }).DATABASE_URL;
+
+function camera(id: string, recording: Partial<CameraRecord['recording']> = {}): CameraRecord {
+  const c = cameraSchema.parse({ id, name: id, source: 'testsrc:testsrc2', fps: 10, recording: { enabled: true, retainDays: 7, retainGb: 10, ...recording } });
+  return { ...c, origin: 'api', createdAt: 0 };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms = 40_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Frames ffprobe decodes from a run's init segment followed by one media segment. */
+async function decodedFrames(root: string, s: RecordingSegment): Promise<number> {
+  const joined = join(root, `probe-${s.run}-${s.seq}.mp4`);
+  await writeFile(joined, Buffer.concat([await readFile(join(root, s.initPath)), await readFile(join(root, s.path))]));
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,nb_read_frames,width,height', '-of', 'json', joined]);
+  await rm(joined);
+  const stream = (JSON.parse(stdout) as { streams: { codec_name: string; nb_read_frames: string; width: number; height: number }[] }).streams[0]!;
+  expect(stream.codec_name).toBe('h264');
+  expect([stream.width, stream.height]).toEqual([s.width, s.height]);
+  return Number(stream.nb_read_frames);
+}
+
+let frames: Buffer[];
+beforeAll(async () => {
+  frames = await movingSquareFrames(40, 320, 240);
+});
+
+describe('RecordingService', () => {
+  let store: SqlStore;
+  let root: string;
+  let service: RecordingService | null = null;
+  let stop: (() => void) | null = null;
+
+  afterEach(async () => {
+    stop?.();
+    stop = null;
+    await service?.close();
+    service = null;
+    await store?.close();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  async function setup(cameras: CameraRecord[], extra: Partial<ConstructorParameters<typeof RecordingService>[0]> = {}): Promise<RecordingService> {
+    store = await openStore({ kind: 'pglite' });
+    root = await mkdtemp(join(tmpdir(), 'ct-rec-'));
+    service = new RecordingService({ recordings: store.recordings, cameras: () => cameras, ffmpeg: resolveFfmpeg, root, log, minFreeBytes: 0, ...extra });
+    await service.start(new InProcessBus());
+    return service;
+  }
+
+  it('records 2 s fMP4 segments that play, indexed with the capture times of their frames', async () => {
+    const s = await setup([camera('gate')]);
+    const pushed: number[] = [];
+    const first = Date.now();
+    stop = pace(frames, 10, (jpeg, at) => {
+      pushed.push(at);
+      s.push('gate', jpeg, at);
+    });
+    const segs = await until('3 segments', async () => {
+      const l = await store.recordings.list('gate');
+      return l.length >= 3 ? l : null;
+    });
+    for (const seg of segs.slice(0, 3)) {
+      expect(seg.path).toMatch(/^recordings\/gate\/[0-9a-z]+\/seg-\d{6}\.m4s$/);
+      expect(existsSync(join(root, seg.path))).toBe(true);
+      expect(seg.endAt - seg.startAt).toBeGreaterThanOrEqual(1_500);
+      expect(seg.endAt - seg.startAt).toBeLessThanOrEqual(4_100);
+      expect(seg.keyframes).toBeGreaterThanOrEqual(1);
+      expect(await decodedFrames(root, seg)).toBe(seg.frames);
+    }
+    // Timed by capture: every segment starts on a frame pushed (the first ones while ffmpeg started are dropped), contiguously.
+    for (const seg of segs.slice(0, 3)) expect(Math.min(...pushed.map((p) => Math.abs(p - seg.startAt)))).toBeLessThan(30);
+    expect(segs[0]!.startAt - first).toBeLessThan(2_000);
+    for (let i = 1; i < 3; i++) expect(Math.abs(segs[i]!.startAt - segs[i - 1]!.endAt)).toBeLessThan(150);
+    const health = await s.health('gate');
+    expect(health).toMatchObject({ state: 'recording', error: null });
+    expect(health.segments).toBeGreaterThanOrEqual(3);
+
+    // A VOD playlist of the index plays through (ffprobe follows its init and media URIs on disk).
+    const m3u8 = vodPlaylist(segs.slice(0, 3), { segmentUrl: (x) => join(root, x.path), initUrl: (x) => join(root, x.initPath) });
+    await writeFile(join(root, 'vod.m3u8'), m3u8);
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-allowed_extensions', 'ALL', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', join(root, 'vod.m3u8')]);
+    expect(Number(stdout.trim())).toBe(segs.slice(0, 3).reduce((n, x) => n + x.frames, 0));
+  });
+
+  it('does not record a camera whose recording is off', async () => {
+    const s = await setup([camera('off', { enabled: false }), camera('on')]);
+    stop = pace(frames, 10, (jpeg, at) => {
+      s.push('off', jpeg, at);
+      s.push('on', jpeg, at);
+    });
+    await until('a segment of the recording camera', async () => (await store.recordings.list('on')).length > 0);
+    expect(await store.recordings.list('off')).toEqual([]);
+    expect((await s.health('off')).state).toBe('off');
+    expect(existsSync(join(root, 'recordings', 'off'))).toBe(false);
+  });
+
+  it('prunes past the retention, oldest first, and spares segments a hold covers', async () => {
+    let now = Date.now();
+    const cam = camera('lot', { retainDays: 1 });
+    const s = await setup([cam], { now: () => now, pruneEveryMs: 3_600_000 });
+    stop = pace(frames, 10, (jpeg, at) => s.push('lot', jpeg, at));
+    const segs = await until('4 segments', async () => {
+      const l = await store.recordings.list('lot');
+      return l.length >= 4 ? l : null;
+    });
+    stop();
+    stop = null;
+    // Hold the second segment (an export refers to it), then jump two days ahead.
+    await store.recordings.addHold({ id: 'ex-1', camera: 'lot', from: segs[1]!.startAt + 10, to: segs[1]!.startAt + 20, reason: 'export', createdAt: now });
+    now += 2 * 86_400_000;
+    await s.prune();
+    const left = await store.recordings.list('lot');
+    expect(left.map((x) => x.seq)).toContain(segs[1]!.seq);
+    for (const x of left) expect(existsSync(join(root, x.path))).toBe(true);
+    expect(existsSync(join(root, segs[0]!.path))).toBe(false);
+    // Everything not held and ended before the cut went (the recorder may have finished one more meanwhile).
+    expect(left.filter((x) => x.endAt <= now - 86_400_000 && x.seq !== segs[1]!.seq)).toEqual([]);
+  });
+
+  it('prunes the oldest segments when a camera is over its size cap', async () => {
+    const cam = camera('cap', { retainGb: 1e-9 * 1 }); // 1 byte: everything unheld goes, oldest first
+    const s = await setup([cam], { pruneEveryMs: 3_600_000 });
+    stop = pace(frames, 10, (jpeg, at) => s.push('cap', jpeg, at));
+    const segs = await until('3 segments', async () => {
+      const l = await store.recordings.list('cap');
+      return l.length >= 3 ? l : null;
+    });
+    await store.recordings.addHold({ id: 'inc-1', camera: 'cap', from: segs[2]!.startAt, to: segs[2]!.endAt, reason: 'incident', createdAt: Date.now() });
+    await s.prune();
+    const left = await store.recordings.list('cap');
+    expect(left.map((x) => x.seq)).toContain(segs[2]!.seq);
+    expect(left.map((x) => x.seq)).not.toContain(segs[0]!.seq);
+    expect(left.map((x) => x.seq)).not.toContain(segs[1]!.seq);
+  });
+
+  it('stops with a health error when the disk is full, keeps the index, and resumes when space is back', async () => {
+    let free = 10 * 1024 ** 3;
+    const s = await setup([camera('dock')], { minFreeBytes: 1024 ** 3, freeBytes: async () => free, diskCheckEveryMs: 3_600_000 });
+    stop = pace(frames, 10, (jpeg, at) => s.push('dock', jpeg, at));
+    await until('a segment', async () => (await store.recordings.list('dock')).length >= 1);
+    free = 100 * 1024 ** 2;
+    await s.checkDisk();
+    const h = await s.health('dock');
+    expect(h.state).toBe('stopped');
+    expect(h.error).toMatch(/disk full \(100 MB free/);
+    const kept = await store.recordings.list('dock');
+    for (const x of kept) expect(existsSync(join(root, x.path))).toBe(true);
+    // Nothing more is recorded while stopped: the last segment (finished on pause) stays the last.
+    const before = kept.length;
+    const framesIn = s.stats().cameras.dock!.framesIn;
+    await until('3 s of frames pushed while stopped', () => s.stats().cameras.dock!.framesIn >= framesIn + 30);
+    expect(await store.recordings.list('dock')).toHaveLength(before);
+    free = 10 * 1024 ** 3;
+    await s.checkDisk();
+    await until('recording again', async () => (await store.recordings.list('dock')).length > before);
+    expect((await s.health('dock')).state).toBe('recording');
+  });
+});
+
+describe('RecordingService after a SIGKILL', () => {
+  const schema = `ct_rec_kill_${process.pid}_${Date.now().toString(36)}`;
+  let root: string;
+
+  afterAll(async () => {
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => undefined });
+    await admin.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end({ timeout: 5 });
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('leaves an index that points only at playable segments, partial files removed, finished ones adopted', async () => {
+    root = await mkdtemp(join(tmpdir(), 'ct-rec-kill-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'media-server/test/support/record-process.ts'], {
+      cwd: join(import.meta.dirname, '../..'),
+      env: { ...process.env, DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, MEDIA_ROOT: root },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await until(`3 segments indexed by the child (stderr: ${err.slice(-400)})`, () => (out.match(/^segment /gm)?.length ?? 0) >= 3);
+    // Kill the recorder's ffmpeg and the process itself without warning, mid-segment.
+    const children = (await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean).map(Number);
+    for (const pid of children) process.kill(pid, 'SIGKILL');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const indexedByChild = out.match(/^segment /gm)!.length;
+
+    const store = await openStore({ kind: 'postgres', url: PG_URL, schema });
+    const service = new RecordingService({ recordings: store.recordings, cameras: () => [camera('yard')], ffmpeg: resolveFfmpeg, root, log, minFreeBytes: 0 });
+    try {
+      await service.start(new InProcessBus());
+      const segs = await store.recordings.list('yard');
+      expect(segs.length).toBeGreaterThanOrEqual(indexedByChild);
+      for (const s of segs) {
+        expect(existsSync(join(root, s.path))).toBe(true);
+        expect(await decodedFrames(root, s)).toBe(s.frames);
+      }
+      // No partial or temporary segment file is left beside the indexed ones.
+      const runDirs = await readdir(join(root, 'recordings', 'yard'));
+      const indexed = new Set(segs.map((s) => s.path));
+      for (const r of runDirs) {
+        for (const f of await readdir(join(root, 'recordings', 'yard', r))) {
+          if (f.endsWith('.m4s') || f.endsWith('.tmp')) expect(indexed.has(`recordings/yard/${r}/${f}`)).toBe(true);
+        }
+      }
+    } finally {
+      await service.close();
+      await store.close();
+    }
+  });
+});

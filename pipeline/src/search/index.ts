@@ -1,0 +1,3 @@
+export * from './search-service';
+export * from './time-phrases';
+export * from './zoned-time';

@@ -1,0 +1,76 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import type { Alert, SearchResponse, StandingQuery } from '@chronotrace/contracts';
+import { useWallUnderTest } from '../support/chromium';
+import { waitFor, type TestRuntime } from '../support/runtime';
+
+// Debian's vtest.avi: pedestrians, recorded and searchable.
+const CAMERAS = [{ id: 'street', name: 'Street', location: 'Crossing', source: '/usr/share/doc/opencv-doc/examples/data/vtest.avi', fps: 5, width: 480 }];
+
+const wall = useWallUnderTest(CAMERAS, { RECORDING: 'on', RECORDING_MIN_FREE_MB: '0' });
+let t: TestRuntime;
+let browser: Browser;
+beforeAll(() => {
+  t = wall.runtime;
+  browser = wall.browser;
+});
+
+async function api<T>(path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(`${t.url}${path}`, init);
+  return (await res.json()) as T;
+}
+
+describe('search and playback in the browser', () => {
+  it('searches, opens a result and plays the recording from its moment, with its alerts on the timeline', async () => {
+    // A standing query so the timeline has alerts to show.
+    const q = await api<StandingQuery>('/api/queries', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'person', severity: 'warning' }) });
+    const alert = await waitFor('an alert', async () => (await api<Alert[]>(`/api/alerts?query=${q.id}`))[0], 90_000, 1_000);
+    await waitFor(
+      'a recorded person hit at least 10 s old',
+      async () => (await api<SearchResponse>('/api/search?q=person&limit=50')).hits.find((h) => h.recorded && h.playAt < Date.now() - 10_000),
+      120_000,
+      1_000,
+    );
+
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${t.url}/search?q=person`);
+    await page.waitForSelector('[data-testid="results"] a[data-track]', { timeout: 30_000 });
+    expect(await page.textContent('[data-testid="explanation"]')).toMatch(/person/);
+    // The URL holds the search.
+    expect(new URL(page.url()).searchParams.get('q')).toBe('person');
+
+    // Open the first result that is recorded (its link carries the moment to play).
+    const href = await page.$$eval('[data-testid="results"] a[data-track]', (as) => as.map((a) => a.getAttribute('href')!));
+    const hits = (await api<SearchResponse>('/api/search?q=person&limit=24')).hits;
+    const target = hits.find((h) => h.recorded && h.playAt < Date.now() - 10_000)!;
+    const link = href.find((h) => h.includes(`track=${encodeURIComponent(target.trackId)}`));
+    expect(link).toBeDefined();
+    await page.click(`[data-testid="results"] a[href="${link}"]`);
+    await page.waitForURL(/\/play\?/);
+
+    // The video plays: its time advances, and the wall time it shows starts at the hit's moment.
+    const firstShown = await waitFor('the recording to play', async () => {
+      const v = await page.evaluate(() => {
+        const el = document.querySelector('video')!;
+        return { t: el.currentTime, paused: el.paused, ready: el.readyState };
+      });
+      return v.ready >= 2 && v.t > 0 ? v : undefined;
+    }, 30_000, 200);
+    await waitFor('time to advance', async () => (await page.evaluate(() => document.querySelector('video')!.currentTime)) > firstShown.t + 0.5, 20_000, 200);
+    // It plays from the hit's moment: the wall time shown is a few seconds after playAt, not elsewhere in the recording.
+    const shownAt = Number(await page.getAttribute('[data-testid="shown-time"]', 'data-at'));
+    expect(shownAt).toBeGreaterThanOrEqual(target.playAt - 1_000);
+    expect(shownAt).toBeLessThan(target.playAt + 20_000);
+    // The timeline (15 min around the moment) shows the query's alerts.
+    await waitFor('an alert on the timeline', async () => ((await page.$$('[data-testid="timeline-alert"]')).length > 0 ? true : undefined), 20_000, 250);
+    expect((await page.$$('[data-testid="timeline-alert"]')).length).toBeGreaterThan(0);
+    expect(alert.camera).toBe('street');
+    // Keyboard: space pauses.
+    await page.keyboard.press(' ');
+    await waitFor('paused', async () => ((await page.evaluate(() => document.querySelector('video')!.paused)) ? true : undefined), 5_000, 100);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
