@@ -104,8 +104,9 @@ describe('RecordingService', () => {
     // A VOD playlist of the index plays through (ffprobe follows its init and media URIs on disk).
     const m3u8 = vodPlaylist(segs.slice(0, 3), { segmentUrl: (x) => join(root, x.path), initUrl: (x) => join(root, x.initPath) });
     await writeFile(join(root, 'vod.m3u8'), m3u8);
-    const { stdout } = await run('ffprobe', ['-v', 'error', '-allowed_extensions', 'ALL', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', join(root, 'vod.m3u8')]);
-    expect(Number(stdout.trim())).toBe(segs.slice(0, 3).reduce((n, x) => n + x.frames, 0));
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-allowed_extensions', 'ALL', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'json', join(root, 'vod.m3u8')]);
+    const probed = (JSON.parse(stdout) as { streams: { nb_read_frames: string }[] }).streams.map((x) => Number(x.nb_read_frames));
+    expect(probed[0], `ffprobe said ${stdout} of\n${m3u8}`).toBe(segs.slice(0, 3).reduce((n, x) => n + x.frames, 0));
   });
 
   it('does not record a camera whose recording is off', async () => {

@@ -289,22 +289,29 @@ export class CameraRecorder {
     }
   }
 
-  /** Capture time of the frame ffmpeg stamped `mediaMs` into the run (its arrival, mapped back through the frame log). */
+  /**
+   * Capture time of the frame ffmpeg stamped `mediaMs` into the run. ffmpeg stamps a frame when it reads
+   * it, a few ms (more under load) after we wrote it, so the stamp is snapped to the nearest frame we
+   * wrote; past the last frame (a segment's end) it is extrapolated from that frame.
+   */
   private captureTimeAt(run: RunInfo, mediaMs: number): number {
     const arrival = run.firstWrittenAt + mediaMs;
     const frames = this.frames;
+    if (frames.length === 0 || arrival < frames[0]!.writtenAt - 1_000) return run.firstCapturedAt + mediaMs; // outside the log
+    const last = frames[frames.length - 1]!;
+    const half = 500 / Math.max(0.1, this.o.fps);
+    if (arrival > last.writtenAt + half) return last.capturedAt + (arrival - last.writtenAt);
     let lo = 0;
     let hi = frames.length - 1;
-    if (hi < 0 || arrival < frames[0]!.writtenAt - 1_000 || arrival > frames[hi]!.writtenAt + 5_000) {
-      return run.firstCapturedAt + mediaMs; // outside the log: the run's first frame's offset
-    }
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (frames[mid]!.writtenAt < arrival - 0.5) lo = mid + 1;
+      if (frames[mid]!.writtenAt < arrival) lo = mid + 1;
       else hi = mid;
     }
-    const f = frames[lo]!;
-    return f.capturedAt + (arrival - f.writtenAt);
+    // frames[lo] is the first written at or after `arrival`; the one before may be nearer.
+    const after = frames[lo]!;
+    const before = lo > 0 ? frames[lo - 1]! : after;
+    return (arrival - before.writtenAt <= after.writtenAt - arrival ? before : after).capturedAt;
   }
 
   stats(): CameraRecorderStats {

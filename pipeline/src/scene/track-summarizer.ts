@@ -191,6 +191,7 @@ function newAccumulator(t: SceneTrack, frame: { capturedAt: number; width: numbe
     carrying: new Set(),
     carriedColors: new Set(),
     dirty: false,
-    writtenAt: 0,
+    // Never written: the first due() writes it, so a new track is searchable at once.
+    writtenAt: -Infinity,
   };
 }

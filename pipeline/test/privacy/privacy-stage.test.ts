@@ -83,6 +83,8 @@ describe('PrivacyStage (detector doubles, InProcessBus, PgliteStore)', () => {
     await until('the backlog queued', () => stage.stageCounters().skip1?.skipped === 2);
     release();
     await until('every frame acked', () => (stage.stats().consumer?.acked ?? 0) === 7);
+    // The sink hears of the last publish after the stage acked it: wait for the frames, not a moment.
+    await until('the redacted frames received', () => sink.frames.size >= 5);
     // skip1: 1 (held), then its newest two of 2..5 (2 and 3 skipped); skip2: both. In capture order.
     expect([...sink.frames.keys()].sort()).toEqual(['skip1:1000:1', 'skip1:1000:4', 'skip1:1000:5', 'skip2:1000:1', 'skip2:1000:2']);
     expect(stage.stageCounters()).toEqual({ skip1: { processed: 3, skipped: 2, failures: 0 }, skip2: { processed: 2, skipped: 0, failures: 0 } });
