@@ -131,10 +131,13 @@ export class SqlTrackSummaryRepository implements TrackSummaryRepository {
     }
     if (f.zones?.length) where.push(`zones && ARRAY(SELECT jsonb_array_elements_text(${p(JSON.stringify(f.zones))}::text::jsonb))`);
     for (const c of f.carrying ?? []) {
+      if (c.negated) {
+        where.push(`NOT (carrying && ARRAY(SELECT jsonb_array_elements_text(${p(JSON.stringify(c.classes))}::text::jsonb)))`);
+        continue;
+      }
       const tokens = c.colorTokens?.length ? c.colorTokens : c.classes;
       const column = c.colorTokens?.length ? 'carried_colors' : 'carrying';
-      const overlap = `${column} && ARRAY(SELECT jsonb_array_elements_text(${p(JSON.stringify(tokens))}::text::jsonb))`;
-      where.push(c.negated ? `NOT (carrying && ARRAY(SELECT jsonb_array_elements_text(${p(JSON.stringify(c.classes))}::text::jsonb)))` : overlap);
+      where.push(`${column} && ARRAY(SELECT jsonb_array_elements_text(${p(JSON.stringify(tokens))}::text::jsonb))`);
     }
     if (f.dwell) {
       if (f.dwell.zones?.length) {
