@@ -11,7 +11,7 @@ export interface CameraView {
   width: number;
   enabled: boolean;
   /** Where the camera came from: the config file, or added at run time through the API. */
-  origin: 'config' | 'api';
+  origin: CameraOrigin;
   health: CameraHealth;
 }
 
@@ -22,7 +22,10 @@ export interface ApiError {
   details?: string[];
 }
 
-export type CameraRecord = CameraConfig & { origin: 'config' | 'api'; createdAt: number };
+/** Where a camera came from: the config file, the API, or an uploaded video (a virtual camera of its history). */
+export type CameraOrigin = 'config' | 'api' | 'upload';
+
+export type CameraRecord = CameraConfig & { origin: CameraOrigin; createdAt: number };
 
 /** POST /api/cameras/:id/publish-token: a WebRTC camera's WHIP publish token, shown this once. */
 export interface PublishTokenIssued {

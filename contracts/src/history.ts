@@ -195,3 +195,39 @@ export interface RecordingIndexResponse {
   health: Omit<RecordingHealth, 'state'> & { state: RecordingState | null };
   segments: Pick<RecordingSegment, 'id' | 'startAt' | 'endAt' | 'bytes' | 'frames' | 'keyframes'>[];
 }
+
+/** An uploaded video's processing job (POST /api/videos). */
+export type VideoJobState = 'processing' | 'done' | 'failed' | 'cancelled';
+
+export interface VideoJob {
+  id: string;
+  /** The virtual camera its frames, tracks and redacted recording are stored under (`upload-<id>`). */
+  camera: string;
+  fileName: string;
+  bytes: number;
+  /** From ffprobe. */
+  container: string;
+  codec: string;
+  width: number;
+  height: number;
+  durationS: number;
+  /** The wall time the video's first frame is given (its creation time when it has one, else the upload's). */
+  startAt: number;
+  state: VideoJobState;
+  progress: {
+    /** 0–100. */
+    percent: number;
+    /** Frames taken from the video so far, and the total expected. */
+    frames: number;
+    totalFrames: number;
+    /** Frames redacted and stored. */
+    redacted: number;
+    /** Seconds left at the current rate, null before there is a rate. */
+    etaS: number | null;
+    /** Video seconds processed per wall second. */
+    speedX: number | null;
+  };
+  error: string | null;
+  createdAt: number;
+  finishedAt: number | null;
+}

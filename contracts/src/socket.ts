@@ -2,6 +2,7 @@ import type { CameraView } from './api';
 import type { CameraHealth } from './health';
 import type { RedactedFrameMeta } from './bus';
 import type { Alert, StandingQuery } from './alerts';
+import type { VideoJob } from './history';
 
 /** A redacted frame pushed to the wall. */
 export interface WallFrame {
@@ -23,6 +24,8 @@ export interface ServerToClientEvents {
   alertAck: (ack: { id: string; by: string; at: number }) => void;
   /** The standing queries changed (created, edited, armed, disarmed, deleted). */
   queries: (queries: StandingQuery[]) => void;
+  /** An uploaded video's job progressed or ended (a few times a second at most). */
+  videoJob: (job: VideoJob) => void;
 }
 
 /** Events browsers send. */

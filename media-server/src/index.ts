@@ -23,6 +23,8 @@ export * from './recording/camera-recorder';
 export * from './recording/fmp4';
 export * from './recording/hls-playlist';
 export * from './recording/recording-service';
+export * from './upload/video-probe';
+export * from './upload/video-job-runner';
 
 export interface StartIngestOptions extends Omit<IngestServiceOptions, 'bus' | 'logger'> {
   bus: Bus;

@@ -92,6 +92,12 @@ const baseEnvSchema = z.object({
   MEDIA_ROOT: z.string().min(1).optional(),
   /** Recording stops with a health error when the media root has less free space than this (MB). Default 1024. */
   RECORDING_MIN_FREE_MB: z.coerce.number().min(0).max(10_000_000).default(1024),
+  /** Largest uploaded video (POST /api/videos), MB. Default 2048. */
+  UPLOAD_MAX_MB: z.coerce.number().positive().max(1_000_000).default(2048),
+  /** Longest uploaded video, seconds. Default 14 400 (4 h). */
+  UPLOAD_MAX_SECONDS: z.coerce.number().positive().max(7 * 86_400).default(14_400),
+  /** Frames per second taken from an uploaded video (each redacted, tracked, recorded). Default 5. */
+  UPLOAD_FPS: z.coerce.number().min(0.5).max(30).default(5),
   /** Days of track summaries kept for search. Default 30. */
   SEARCH_RETENTION_DAYS: z.coerce.number().positive().max(3660).default(30),
   /** Hours of stored scene (tracks per frame) kept for backtests. Default 72. */

@@ -14,6 +14,8 @@ export type ApiAction =
   | 'webhooks:write'
   /** Search, play back and read the timeline of recorded history. */
   | 'history:read'
+  /** Upload videos to be processed, cancel their jobs. */
+  | 'videos:write'
   /** Watch a camera's live video (WHEP). */
   | 'video:read';
 

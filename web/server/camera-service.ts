@@ -1,4 +1,6 @@
 import { cameraSchema, formatIssues, type CameraConfig, type CameraRecord, type StreamsConfig } from '@chronotrace/contracts';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { seedCamerasFromConfig, type Logger, type Store } from '@chronotrace/platform';
 
 export type AddCameraResult =
@@ -44,6 +46,27 @@ export class CameraService {
     this.log.info({ camera: cam.id, source: redactSource(cam.source) }, 'camera added');
     this.changed();
     return { ok: true, camera: record };
+  }
+
+  /** An uploaded video's virtual camera (origin 'upload', never ingested). False when the id is taken. */
+  async addUploadCamera(record: CameraRecord): Promise<boolean> {
+    const inserted = await this.store.cameras.insert(record);
+    if (inserted) this.changed();
+    return inserted;
+  }
+
+  /** A virtual camera of a cancelled or failed upload: the record and everything stored under it. */
+  async purgeUploadCamera(id: string, mediaRoot: string): Promise<void> {
+    const rec = await this.store.cameras.get(id);
+    if (rec && rec.origin !== 'upload') throw new Error(`camera "${id}" is not an upload's`);
+    await this.store.cameras.delete(id);
+    await this.store.snapshots.delete(id);
+    await this.store.trackSummaries.deleteCamera(id);
+    await this.store.scene.deleteCamera(id);
+    const segments = await this.store.recordings.list(id);
+    await this.store.recordings.delete(id, segments);
+    await rm(join(mediaRoot, 'recordings', id), { recursive: true, force: true });
+    this.changed();
   }
 
   async remove(id: string): Promise<RemoveCameraResult> {

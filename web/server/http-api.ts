@@ -10,6 +10,7 @@ import type { QueryService } from './query-service';
 import type { PublishTokens } from '@chronotrace/media-server';
 import type { WebhookDispatcher } from './webhook-dispatcher';
 import type { historyRoutes } from './history-api';
+import type { VideoService } from './video-service';
 
 export interface ApiServices {
   cameras: CameraService;
@@ -33,6 +34,8 @@ export interface ApiServices {
   tokens: PublishTokens;
   /** Recorded history: search, thumbnails, recordings, timelines. */
   history: ReturnType<typeof historyRoutes>;
+  /** Uploaded videos and their jobs. */
+  videos: VideoService;
 }
 
 /** Ids of queries (`q-…`), alerts (`al_…`) and webhooks (`wh-…`). */
@@ -123,6 +126,25 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
   });
 
   route('GET', '/api/search', 'history:read', async (_req, res, _p, ctx) => s.history.search(res, ctx.url));
+
+  route('POST', '/api/videos', 'videos:write', async (req, res) => {
+    const r = await s.videos.upload(req);
+    if (!r.ok) return sendError(res, r.status, r.error, r.details);
+    res.setHeader('location', `/api/videos/${r.job.id}`);
+    sendJson(res, 202, r.job);
+  });
+  route('GET', '/api/videos', 'history:read', async (_req, res) => sendJson(res, 200, s.videos.list()));
+  route('GET', '/api/videos/:id', 'history:read', async (_req, res, p) => {
+    const job = s.videos.get(p.id!);
+    if (!job) return sendError(res, 404, `no video job "${p.id}"`);
+    sendJson(res, 200, job);
+  });
+  route('DELETE', '/api/videos/:id', 'videos:write', async (_req, res, p) => {
+    const r = await s.videos.cancel(p.id!);
+    if (r === 'unknown') return sendError(res, 404, `no video job "${p.id}"`);
+    if (r === 'ended') return sendError(res, 409, `video job "${p.id}" has already ended`);
+    res.writeHead(204).end();
+  });
 
   route('GET', '/api/tracks/:track/thumbnail.jpg', 'snapshots:read', async (_req, res, p, ctx) => s.history.thumbnail(res, ctx.url, p.track!));
 

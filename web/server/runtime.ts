@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { StreamsConfig } from '@chronotrace/contracts';
 import { ActivityJudge, CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, mediaRootOf, openPorts, webRtcNetworkOf, type Env, type Logger, type Ports } from '@chronotrace/platform';
-import { CameraReconciler, IngestService, LiveVideoService, RecordingService, WhipHub, resolveFfmpeg } from '@chronotrace/media-server';
+import { CameraReconciler, DEFAULT_VIDEO_CODECS, DEFAULT_VIDEO_CONTAINERS, IngestService, LiveVideoService, RecordingService, VideoJobRunner, WhipHub, resolveFfmpeg } from '@chronotrace/media-server';
 import { AnalyticsService, PrivacyService, calibrationOf, frameSimilarityOf, openEmbedder, type Embedder } from '@chronotrace/pipeline';
 import { CameraService } from './camera-service';
 import { QueryService } from './query-service';
@@ -42,6 +42,7 @@ export class Runtime {
     readonly video: LiveVideoService | null,
     readonly whip: WhipHub | null,
     readonly recording: RecordingService | null,
+    readonly videoJobs: VideoJobRunner,
     private readonly reconciler: CameraReconciler | null,
     private readonly fanout: RedisFanout | null,
     private readonly ownsPorts: boolean,
@@ -211,6 +212,10 @@ export class Runtime {
           );
         });
       }
+      // Uploaded videos run through the pipeline from this process (in distributed mode too: they go on the bus).
+      const runner = new VideoJobRunner({ bus: ports.bus, ffmpeg: await resolveFfmpeg(), log: log.child({ component: 'videos' }), fps: env.UPLOAD_FPS });
+      started.push(runner);
+      await runner.start(instance);
       const sampler = env.MODE === 'embedded' ? setInterval(sample, ACTIVITY_SAMPLE_MS) : undefined;
       sampler?.unref();
       if (sampler) started.push({ close: () => clearInterval(sampler) });
@@ -230,6 +235,13 @@ export class Runtime {
         whip,
         mediaUrl: env.MODE === 'distributed' ? env.MEDIA_URL : null,
         mediaRoot: mediaRootOf(env),
+        uploads: {
+          runner,
+          ffmpeg: resolveFfmpeg,
+          limits: { maxBytes: env.UPLOAD_MAX_MB * 1024 ** 2, maxSeconds: env.UPLOAD_MAX_SECONDS, containers: DEFAULT_VIDEO_CONTAINERS, codecs: DEFAULT_VIDEO_CODECS },
+          refreshCatalog: () => catalog.refresh(),
+          ...(recording ? { finishRecording: (c: string) => recording!.finish(c), discardRecording: (c: string) => recording!.discard(c) } : {}),
+        },
         recordingHealth: recording ? (c) => recording!.health(c) : null,
         counters: {
           ...(ing ? { ingest: () => Object.fromEntries(Object.entries(ing.toJSON().cameras).map(([k, c]) => [k, c.published])) } : {}),
@@ -248,7 +260,7 @@ export class Runtime {
         },
       });
       webRef.current = web;
-      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, video, whip, recording, reconciler, fanout, !o.ports, log, sampler);
+      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, video, whip, recording, runner, reconciler, fanout, !o.ports, log, sampler);
     } catch (e) {
       for (const s of started.reverse()) await s.close();
       if (!o.ports) await ports.close();
@@ -275,6 +287,7 @@ export class Runtime {
       await this.webhooks.close();
       // The web server before the embedder: a backtest in flight may still embed its query text.
       await this.web.close();
+      await this.videoJobs.close();
       await this.video?.close();
       await this.embedder?.close();
       await this.fanout?.close();

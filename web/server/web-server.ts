@@ -9,6 +9,7 @@ import type { CameraService } from './camera-service';
 import { HealthBoard } from './health-board';
 import { createApi, toCameraView } from './http-api';
 import { historyRoutes } from './history-api';
+import { VideoService, type VideoServiceOptions } from './video-service';
 import { SearchService } from '@chronotrace/pipeline';
 import type { RecordingHealth } from '@chronotrace/contracts';
 import { sendError } from '@chronotrace/platform';
@@ -48,6 +49,8 @@ export interface WebServerOptions {
   mediaUrl?: string | null;
   /** Where recordings are (the recorder's media root; shared storage in distributed mode). */
   mediaRoot: string;
+  /** Uploaded videos: the job runner and limits (the service is built here, with the wall to tell). */
+  uploads: Pick<VideoServiceOptions, 'runner' | 'limits' | 'ffmpeg' | 'refreshCatalog' | 'finishRecording' | 'discardRecording'>;
   /** The recorder's state of a camera when it runs in this process, else null. */
   recordingHealth?: ((camera: string) => Promise<RecordingHealth>) | null;
   /** Socket.io adapter factory (Redis in distributed mode). */
@@ -65,6 +68,7 @@ export class WebServer {
   private readonly startedAt = Date.now();
   private closed = false;
   private unsubscribe: (() => void)[] = [];
+  readonly videos: VideoService;
 
   private constructor(private readonly o: WebServerOptions, ui: NodeHandler | null) {
     const tokens = new PublishTokens(o.store);
@@ -74,7 +78,15 @@ export class WebServer {
       compiler: () => o.queries.compiler(),
       cameras: async () => (await o.cameras.list()).map((c) => ({ id: c.id, name: c.name, timeZone: c.timeZone })),
     });
+    this.videos = new VideoService({
+      ...o.uploads,
+      cameras: o.cameras,
+      mediaRoot: o.mediaRoot,
+      log: o.log.child({ component: 'videos' }),
+      broadcast: (job) => this.wall.io.emit('videoJob', job),
+    });
     const api = createApi({
+      videos: this.videos,
       history: historyRoutes({ store: o.store, search, mediaRoot: o.mediaRoot, recordingHealth: o.recordingHealth ?? null }),
       cameras: o.cameras,
       health: this.health,
@@ -210,6 +222,7 @@ export class WebServer {
     if (this.closed) return;
     this.closed = true;
     for (const u of this.unsubscribe) u();
+    await this.videos.close();
     await this.wall.close();
     await this.health.close();
     await new Promise<void>((resolve) => {

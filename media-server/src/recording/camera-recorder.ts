@@ -38,6 +38,11 @@ export interface CameraRecorderOptions {
   onSegment: (segment: RecordingSegment) => Promise<void>;
   /** libx264 constant rate factor. Default 28. */
   crf?: number;
+  /**
+   * 'arrival' (live cameras): frames are timed as they arrive. 'frames' (uploaded videos, fed faster
+   * than real time at exactly `fps`): frame i is at i / fps, so the recording keeps the video's pace.
+   */
+  timing?: 'arrival' | 'frames';
 }
 
 export interface CameraRecorderStats {
@@ -91,6 +96,7 @@ export class CameraRecorder {
   private readonly counters = { framesIn: 0, framesDropped: 0, segments: 0, runs: 0, restarts: 0 };
   private lastError: string | null = null;
   private stopped = false;
+  private lastPushAt = 0;
 
   constructor(private readonly o: CameraRecorderOptions) {}
 
@@ -102,6 +108,7 @@ export class CameraRecorder {
   push(jpeg: Uint8Array, capturedAt: number): void {
     if (this.closed) return;
     this.counters.framesIn++;
+    this.lastPushAt = Date.now();
     if (this.stopped) {
       this.counters.framesDropped++;
       return;
@@ -158,6 +165,10 @@ export class CameraRecorder {
     }
     this.frames.push({ writtenAt, capturedAt });
     if (this.frames.length > FRAME_LOG) this.frames.splice(0, this.frames.length - FRAME_LOG);
+    if (this.o.timing === 'frames') {
+      stdin.write(jpeg); // image2pipe: JPEGs back to back, timed by -framerate
+      return;
+    }
     const head = Buffer.from(`--ctframe\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.byteLength}\r\n\r\n`, 'latin1');
     stdin.write(Buffer.concat([head, jpeg, CRLF]));
   }
@@ -210,9 +221,12 @@ export class CameraRecorder {
     this.counters.runs++;
     const gop = Math.max(1, Math.round(this.o.fps * SEGMENT_SECONDS));
     const vf = `scale=${width + (width % 2)}:${height + (height % 2)}:flags=fast_bilinear,format=yuv420p`;
+    const input = this.o.timing === 'frames'
+      ? ['-f', 'image2pipe', '-framerate', String(this.o.fps), '-c:v', 'mjpeg', '-i', 'pipe:0']
+      : ['-f', 'mpjpeg', '-use_wallclock_as_timestamps', '1', '-i', 'pipe:0'];
     const args = [
       '-hide_banner', '-loglevel', 'error', '-nostats',
-      '-f', 'mpjpeg', '-use_wallclock_as_timestamps', '1', '-i', 'pipe:0',
+      ...input,
       '-an', '-vf', vf,
       '-c:v', 'libx264', '-preset', 'ultrafast', '-profile:v', 'baseline', '-threads', '1',
       '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-bf', '0',
@@ -295,6 +309,8 @@ export class CameraRecorder {
    * wrote; past the last frame (a segment's end) it is extrapolated from that frame.
    */
   private captureTimeAt(run: RunInfo, mediaMs: number): number {
+    // At a constant rate the media time is the video's own: from its first frame.
+    if (this.o.timing === 'frames') return run.firstCapturedAt + mediaMs;
     const arrival = run.firstWrittenAt + mediaMs;
     const frames = this.frames;
     if (frames.length === 0 || arrival < frames[0]!.writtenAt - 1_000) return run.firstCapturedAt + mediaMs; // outside the log
@@ -318,6 +334,11 @@ export class CameraRecorder {
     const pid = this.child?.pid;
     if (pid !== undefined) this.lastCpu = procCpuSeconds(pid) ?? this.lastCpu;
     return { ...this.counters, cpuSeconds: this.cpuOfExited + this.lastCpu, lastError: this.lastError };
+  }
+
+  /** When the last frame was pushed (ms epoch), 0 before the first. */
+  get lastFrameAt(): number {
+    return this.lastPushAt;
   }
 
   get error(): string | null {

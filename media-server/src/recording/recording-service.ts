@@ -25,6 +25,8 @@ export interface RecordingServiceOptions {
   freeBytes?: (root: string) => Promise<number>;
   /** Default Date.now. */
   now?: () => number;
+  /** A recorder that got no frame this long finishes its segment and stops (a camera gone quiet, an upload done). Default 15 000 ms. */
+  idleCloseMs?: number;
 }
 
 export interface RecordingServiceStats {
@@ -48,6 +50,7 @@ const SEGMENT_FILE = /^seg-(\d{6})\.m4s$/;
  */
 export class RecordingService {
   private readonly recorders = new Map<string, CameraRecorder>();
+  private readonly discarded = new Map<string, number>();
   private consumer: Consumer | null = null;
   private ffmpeg: FfmpegBinary | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -83,19 +86,22 @@ export class RecordingService {
     });
     const prune = setInterval(() => void this.prune(), this.o.pruneEveryMs ?? 60_000);
     const disk = setInterval(() => void this.checkDisk(), this.o.diskCheckEveryMs ?? 5_000);
+    const idle = setInterval(() => void this.closeIdle(), 2_500);
     prune.unref();
     disk.unref();
-    this.timers.push(prune, disk);
+    idle.unref();
+    this.timers.push(prune, disk, idle);
     this.o.log.info({ root: this.o.root, cameras: known.size }, 'recording service started');
   }
 
   /** One redacted frame: recorded if the camera records. */
   push(camera: string, jpeg: Uint8Array, capturedAt: number): void {
-    if (this.closed || !this.ffmpeg) return;
+    if (this.closed || !this.ffmpeg || this.discarded.has(camera)) return;
     let rec = this.recorders.get(camera);
     if (!rec) {
       const cam = this.o.cameras().find((c) => c.id === camera);
-      if (!cam || !cam.enabled || !cam.recording.enabled) return;
+      // An uploaded video's virtual camera is never started by ingest (enabled: false) but is recorded.
+      if (!cam || !(cam.enabled || cam.origin === 'upload') || !cam.recording.enabled) return;
       rec = new CameraRecorder({
         camera,
         ffmpeg: this.ffmpeg,
@@ -103,6 +109,7 @@ export class RecordingService {
         fps: cam.fps,
         log: this.o.log,
         onSegment: (s) => this.index(s),
+        timing: cam.origin === 'upload' ? 'frames' : 'arrival',
       });
       this.recorders.set(camera, rec);
       if (this.diskFull) void rec.pause(this.diskFullReason());
@@ -120,7 +127,7 @@ export class RecordingService {
     const cam = this.o.cameras().find((c) => c.id === camera);
     const totals = await this.o.recordings.totals(camera);
     const rec = this.recorders.get(camera);
-    const on = cam?.enabled === true && cam.recording.enabled;
+    const on = cam !== undefined && (cam.enabled || cam.origin === 'upload') && cam.recording.enabled;
     let state: RecordingHealth['state'] = on ? 'recording' : 'off';
     let error: string | null = null;
     if (on && (this.diskFull || rec?.paused)) {
@@ -140,9 +147,28 @@ export class RecordingService {
     await rec?.close();
   }
 
+  /** Recorders with no frame for idleCloseMs finish their open segment (indexed) and stop; the next frame starts a new run. */
+  async closeIdle(): Promise<void> {
+    const cut = Date.now() - (this.o.idleCloseMs ?? 15_000);
+    for (const [id, r] of [...this.recorders]) if (!r.paused && r.lastFrameAt > 0 && r.lastFrameAt < cut) await this.forget(id);
+  }
+
+  /** Waits until a camera's recorder has indexed everything it was given (an upload's last segment): closes it. */
+  async finish(camera: string): Promise<void> {
+    await this.forget(camera);
+  }
+
+  /** A camera whose recording is being deleted (a cancelled upload): its recorder stops and its late frames are ignored for 10 minutes. */
+  async discard(camera: string): Promise<void> {
+    const now = Date.now();
+    for (const [id, at] of this.discarded) if (now - at > 600_000) this.discarded.delete(id);
+    this.discarded.set(camera, now);
+    await this.forget(camera);
+  }
+
   /** Stops recorders of cameras no longer in the list or no longer recording. */
   async sync(): Promise<void> {
-    const on = new Set(this.o.cameras().filter((c) => c.enabled && c.recording.enabled).map((c) => c.id));
+    const on = new Set(this.o.cameras().filter((c) => (c.enabled || c.origin === 'upload') && c.recording.enabled).map((c) => c.id));
     for (const id of [...this.recorders.keys()]) if (!on.has(id)) await this.forget(id);
   }
 

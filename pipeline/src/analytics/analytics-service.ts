@@ -37,8 +37,10 @@ export class AnalyticsService {
   readonly match: MatchStage;
   private readonly publishers: StageStatsPublisher[];
   private closing: Promise<void> | undefined;
+  private readonly catalog: AnalyticsServiceOptions['catalog'];
 
   constructor(o: AnalyticsServiceOptions) {
+    this.catalog = o.catalog;
     const log = o.logger ?? createLogger('analytics');
     const partition = o.partition ?? SINGLE_PARTITION;
     const session = Date.now().toString(36);
@@ -60,10 +62,21 @@ export class AnalyticsService {
     ];
   }
 
+  private offCatalog: (() => void) | undefined;
+
   /** Match first: it must be consuming before the first scene frame is published. */
   async start(): Promise<void> {
     await this.match.start();
     await this.scene.start();
+    // A camera removed from the list (a purged upload, a deleted camera): its tracks are dropped, and late frames of it ignored.
+    let known = new Set(this.catalog.list().map((c) => c.id));
+    const onChange = (list: readonly { id: string }[]): void => {
+      const now = new Set(list.map((c) => c.id));
+      for (const id of known) if (!now.has(id)) this.scene.forgetCamera(id);
+      known = now;
+    };
+    this.catalog.on('change', onChange);
+    this.offCatalog = () => this.catalog.off('change', onChange);
     for (const p of this.publishers) p.start();
   }
 
@@ -74,6 +87,7 @@ export class AnalyticsService {
   /** Scene first (no new scene frames), then match drains. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.offCatalog?.();
       await this.scene.close();
       await this.match.close();
       for (const p of this.publishers) await p.close();

@@ -71,6 +71,8 @@ export class SceneStage {
   private readonly summaryWriter: GroupWriter<SummaryToStore> | null;
   /** The redacted frame of each live track's best view, until its thumbnail is stored. */
   private readonly bestFrames = new Map<string, { jpeg: Uint8Array; at: number }>();
+  /** Cameras removed from the list: their late frames are acked unprocessed (ms epoch they were forgotten). */
+  private readonly forgotten = new Map<string, number>();
 
   constructor(private readonly o: SceneStageOptions) {
     this.log = o.logger ?? createLogger('scene-stage');
@@ -114,8 +116,21 @@ export class SceneStage {
     return inCaptureOrder(messages, this.partition, (m) => this.processOne(m), this.log, 'scene stage');
   }
 
+  /** A camera was removed: its live tracks are dropped without summaries, and its frames ignored for 10 minutes. */
+  forgetCamera(camera: string): void {
+    const now = Date.now();
+    for (const [id, at] of this.forgotten) if (now - at > 600_000) this.forgotten.delete(id);
+    this.forgotten.set(camera, now);
+    this.summarizer.forget(camera);
+    for (const id of [...this.bestFrames.keys()]) if (id.startsWith(`${camera}:`)) this.bestFrames.delete(id);
+  }
+
   private async processOne(m: BusMessage<'frames.redacted'>): Promise<void> {
     const { meta, body } = m.envelope;
+    if (this.forgotten.has(m.camera)) {
+      m.ack();
+      return;
+    }
     const counters = this.camera(m.camera);
     const started = Date.now();
     let image: RgbImage | null = null;

@@ -109,6 +109,12 @@ export class SqlSceneRepository implements SceneRepository {
     return rows.map((r) => ({ ...r.snapshot, ended: r.ended }));
   }
 
+  async deleteCamera(camera: string): Promise<void> {
+    await this.db.query(`DELETE FROM frame_embeddings WHERE camera = $1`, [camera]);
+    await this.db.query(`DELETE FROM tracks WHERE camera = $1`, [camera]);
+    await this.db.query(`DELETE FROM scene_frames WHERE camera = $1`, [camera]);
+  }
+
   async pruneFrames(before: number): Promise<number> {
     await this.db.query(`DELETE FROM frame_embeddings WHERE captured_at < $1`, [before]);
     await this.db.query(`DELETE FROM tracks WHERE ended AND last_seen < $1`, [before]);

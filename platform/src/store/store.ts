@@ -119,6 +119,8 @@ export interface SceneRepository {
   upsertTracks(tracks: readonly { track: Track; ended: boolean }[]): Promise<void>;
   /** Newest first. */
   tracks(camera: string, limit?: number): Promise<(Track & { ended: boolean })[]>;
+  /** Deletes a camera's frames, embeddings and tracks (a purged upload). */
+  deleteCamera(camera: string): Promise<void>;
   /** Deletes frames (and their embeddings, and tracks that ended) from before `before`; returns how many frames. */
   pruneFrames(before: number): Promise<number>;
 }
@@ -294,6 +296,8 @@ export interface TrackSummaryRepository {
   count(): Promise<number>;
   /** Deletes summaries last seen before `before` (and their thumbnails); returns how many. */
   prune(before: number): Promise<number>;
+  /** Deletes every summary and thumbnail of a camera (a purged upload). */
+  deleteCamera(camera: string): Promise<number>;
 }
 
 export interface Store {

@@ -194,6 +194,12 @@ export class SqlTrackSummaryRepository implements TrackSummaryRepository {
     return rows[0] ? toNumber(rows[0].n) : 0;
   }
 
+  async deleteCamera(camera: string): Promise<number> {
+    await this.db.query(`DELETE FROM track_thumbnails WHERE camera = $1`, [camera]);
+    const rows = await this.db.query<{ track_id: string }>(`DELETE FROM track_summaries WHERE camera = $1 RETURNING track_id`, [camera]);
+    return rows.length;
+  }
+
   async prune(before: number): Promise<number> {
     const rows = await this.db.query<{ track_id: string }>(`DELETE FROM track_summaries WHERE last_seen < $1 RETURNING track_id`, [before]);
     // A thumbnail is of a moment before its track's last sighting: older than `before` means its track is gone too (or going).

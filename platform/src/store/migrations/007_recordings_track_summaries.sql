@@ -73,3 +73,7 @@ CREATE TABLE track_thumbnails (
   frame        bytea  NOT NULL
 );
 CREATE INDEX track_thumbnails_captured_at ON track_thumbnails (captured_at);
+
+-- Uploaded videos are virtual cameras (origin 'upload'): their history is searched like any camera's.
+ALTER TABLE cameras DROP CONSTRAINT IF EXISTS cameras_origin_check;
+ALTER TABLE cameras ADD CONSTRAINT cameras_origin_check CHECK (origin IN ('config', 'api', 'upload'));
