@@ -178,7 +178,8 @@ export class WallState {
   reconcile(views: CameraView[]): void {
     const old = new Map(this.feeds.map((f) => [f.id, f]));
     const next: CameraFeed[] = [];
-    for (const v of views) {
+    // Uploaded videos are virtual cameras of history (search, playback), not live tiles.
+    for (const v of views.filter((x) => x.origin !== 'upload')) {
       const kept = old.get(v.id);
       if (kept) {
         old.delete(v.id);
