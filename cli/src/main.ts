@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { io } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, SearchResponse, ServerToClientEvents, VideoJob } from '@chronotrace/contracts';
 
 export const USAGE = `usage:
@@ -81,7 +81,7 @@ async function ingest(url: string, files: string[], json: boolean, cio: CliIo): 
     cio.stderr.write(`ingest needs at least one file\n${USAGE}`);
     return 2;
   }
-  const socket = io(url, { transports: ['websocket'], reconnectionAttempts: 5 });
+  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { transports: ['websocket'], reconnectionAttempts: 5 });
   const waiting = new Map<string, (job: VideoJob) => void>();
   const latest = new Map<string, VideoJob>();
   const bars = cio.tty && !json ? new cliProgress.MultiBar({ format: ' {bar} {percentage}% | {name} | {status}', hideCursor: true, clearOnComplete: false, stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
