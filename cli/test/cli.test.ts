@@ -48,7 +48,7 @@ describe('npx chronotrace', () => {
     expect(good).toMatchObject({ file: clip, ok: true, job: { state: 'done', fileName: 'street.mp4' } });
     expect(missing).toMatchObject({ ok: false, error: 'no such file' });
 
-    const camera = good!.ok ? good.job.camera : '';
+    const camera = good?.ok ? good.job.camera : '';
     const s = await cli(['search', 'person', '--camera', camera, '--url', t.url, '--json']);
     expect(s.code).toBe(0);
     const body = JSON.parse(s.stdout) as SearchResponse;
