@@ -86,7 +86,7 @@ function readOptions() {
     replicas: process.env.PRIVACY_REPLICAS ?? String(parseEnv({}).PRIVACY_REPLICAS),
   };
 }
-const TARGETS = { search_p95_ms: 100, recording_cpu_percent_per_camera: 5, glass_to_wall_webrtc_p50_ms: 400, ingest_to_wall_p50_ms: 250, ingest_to_wall_p99_ms: 600, alert_p50_ms: 300, alert_p99_ms: 700, redacted_fps_per_camera_min: 10, analysed_frame_cpu_ms_p50: 120, max_cameras_sustained: 8 } as const;
+const TARGETS = { upload_speed_x_realtime: 4, search_p95_ms: 100, recording_cpu_percent_per_camera: 5, glass_to_wall_webrtc_p50_ms: 400, ingest_to_wall_p50_ms: 250, ingest_to_wall_p99_ms: 600, alert_p50_ms: 300, alert_p99_ms: 700, redacted_fps_per_camera_min: 10, analysed_frame_cpu_ms_p50: 120, max_cameras_sustained: 8 } as const;
 /** Real pedestrians (Debian's opencv-doc), for the alert phase: the test pattern has no one to alert on. */
 const VTEST = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 /** The alert phase arms this on every camera, with no cooldown, so every new person track fires once. */
@@ -512,6 +512,22 @@ async function main(): Promise<void> {
 
   const p50 = steady.ingest_to_wall_ms.p50;
   const p99 = steady.ingest_to_wall_ms.p99;
+  // An uploaded video processed with every redaction on, nothing else running.
+  const { measureUpload } = await import('./upload');
+  let upload: Awaited<ReturnType<typeof measureUpload>> | { error: string } | null = null;
+  if (process.env.BENCH_UPLOAD !== 'off') {
+    const dataDir = await mkdtemp(join(os.tmpdir(), 'ct-bench-upload-rt-'));
+    const rt = await Runtime.start({ env: benchEnv(dataDir, { RECORDING: 'on' }), config: validateStreamsConfig({ cameras: [] }) });
+    try {
+      upload = await measureUpload(rt, VTEST, Number(process.env.BENCH_UPLOAD_SECONDS ?? 60));
+    } catch (e) {
+      upload = { error: e instanceof Error ? e.message : String(e) };
+    } finally {
+      await rt.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+
   // Search over a generated week holding 1 000 000 detections, on PGlite and PostgreSQL.
   const { measureSearch } = await import('./search');
   const search = process.env.BENCH_SEARCH === 'off' ? null : await measureSearch(parseEnv({ DATABASE_URL: process.env.DATABASE_URL }).DATABASE_URL, Number(process.env.BENCH_SEARCH_DETECTIONS ?? 1_000_000));
@@ -536,6 +552,8 @@ async function main(): Promise<void> {
     ramp,
     glass_to_wall_ms: wall ? wall.glass_to_wall_ms : null,
     encode_cpu_percent_per_camera: wall ? wall.encode_cpu_percent_per_camera : null,
+    upload_speed_x_realtime: upload && !('error' in upload) ? upload.upload_speed_x_realtime : null,
+    upload,
     recording_cpu_percent_per_camera: steady.recording.cpu_percent_per_camera,
     recording: { ...steady.recording, how: `the ${steady.cameras} cameras of the steady phase recording their redacted frames (libx264 ultrafast, crf 28, 2 s HLS fMP4 segments): the recorders' ffmpeg CPU over the measured window from /proc, per recording camera; MB written per hour per camera from the segment index` },
     search_ms: search ? { pglite: { p50: search.pglite.p50, p95: search.pglite.p95 }, postgres: 'error' in search.postgres ? search.postgres : { p50: search.postgres.p50, p95: search.postgres.p95 } } : null,
@@ -621,6 +639,7 @@ async function main(): Promise<void> {
       alert_p50_ms: alertPhase !== null && alertPhase.alert_latency_ms.p50 !== null && alertPhase.alert_latency_ms.p50 < TARGETS.alert_p50_ms,
       alert_p99_ms: alertPhase !== null && alertPhase.alert_latency_ms.p99 !== null && alertPhase.alert_latency_ms.p99 < TARGETS.alert_p99_ms,
       matcher_ms_per_frame_10000: matcher.matcher_ms_per_frame['10000'] < 2,
+      upload_speed_x_realtime: upload !== null && !('error' in upload) && upload.upload_speed_x_realtime >= TARGETS.upload_speed_x_realtime,
       search_p95_ms: search !== null && search.pglite.p95 < TARGETS.search_p95_ms && !('error' in search.postgres) && search.postgres.p95 < TARGETS.search_p95_ms,
       recording_cpu_percent_per_camera: steady.recording.cpu_percent_per_camera !== null && steady.recording.cpu_percent_per_camera < TARGETS.recording_cpu_percent_per_camera,
       ingest_to_wall_p50_ms: p50 !== null && p50 <= TARGETS.ingest_to_wall_p50_ms,

@@ -13,7 +13,7 @@ export interface VideoJobRunnerOptions {
   log: Logger;
   /** Frames taken per second of video (each redacted, tracked and recorded). Default 5. */
   fps?: number;
-  /** Frames published and not yet redacted at once: within the privacy stage's per-camera queue, so none is skipped. Default 4. */
+  /** Frames published and not yet redacted at once: within the privacy stage's per-camera queue plus frames in flight (3 + 3), so none is skipped. Default 6. */
   window?: number;
   /** A frame whose redaction has not come back this long (held back, failed) is given up on. Default 20 000 ms. */
   frameTimeoutMs?: number;
@@ -93,7 +93,7 @@ export class VideoJobRunner {
   async run(r: RunVideoJob): Promise<VideoJob> {
     const { job, probe } = r;
     const fps = this.fps;
-    const window = this.o.window ?? 4;
+    const window = this.o.window ?? 6;
     const timeoutMs = this.o.frameTimeoutMs ?? 20_000;
     const width = Math.min(640, probe.width - (probe.width % 2)) || 640;
     job.progress.totalFrames = Math.max(1, Math.floor(probe.durationS * fps));
