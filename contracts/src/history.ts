@@ -231,3 +231,38 @@ export interface VideoJob {
   createdAt: number;
   finishedAt: number | null;
 }
+
+/** POST /api/exports body: a range of one camera's redacted recording, and why it is exported. */
+export const newExportSchema = z
+  .object({
+    camera: z.string().min(1).max(64),
+    /** ms epoch or ISO 8601. */
+    from: z.union([z.number().int().nonnegative(), z.string().max(40)]),
+    to: z.union([z.number().int().nonnegative(), z.string().max(40)]),
+    reason: z.string().trim().min(3, 'say why (at least 3 characters)').max(1000),
+  })
+  .strict();
+
+export type NewExportInput = z.input<typeof newExportSchema>;
+
+export type ExportState = 'processing' | 'done' | 'failed';
+
+/** An evidence export: a redacted MP4 with the camera and time burned in, and its incident report. */
+export interface EvidenceExport {
+  id: string;
+  camera: string;
+  from: number;
+  to: number;
+  reason: string;
+  /** Who asked for it. */
+  requestedBy: string;
+  createdAt: number;
+  state: ExportState;
+  error: string | null;
+  /** SHA-256 (hex) of the MP4, also printed in the report. */
+  mp4Sha256: string | null;
+  mp4Bytes: number | null;
+  /** Download links, once done (the PDF is null when no Chromium could print it). */
+  files: { mp4: string; html: string; pdf: string | null } | null;
+  finishedAt: number | null;
+}

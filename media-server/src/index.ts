@@ -49,3 +49,4 @@ export function startIngest(options: StartIngestOptions): IngestService {
 export * from './camera-reconciler';
 export * from './video/publish-tokens';
 export * from './video/webrtc-http';
+export * from './export/evidence-clip';

@@ -11,3 +11,4 @@ export * from './activity-judge';
 export * from './backoff';
 export * from './process-supervisor';
 export * from './http-json';
+export * from './vector/index';

@@ -5,6 +5,7 @@ import { RTCPeerConnection } from 'werift';
 import { H264_CODEC, VP8_CODEC, peerConfig } from '@chronotrace/media-server';
 import { useWallUnderTest } from '../support/chromium';
 import type { TestRuntime } from '../support/runtime';
+import { meanAbsDiff } from '../support/images';
 
 /**
  * The wall's WebRTC video (WHEP): tiles play the redacted H.264 stream of each camera in a <video>, the
@@ -45,25 +46,6 @@ function playback(page: Page, camera: string): Promise<{ frames: number; time: n
 }
 
 /** Mean absolute difference of two same-sized RGB images inside boxes (all of it without boxes). */
-function meanAbsDiff(a: Buffer, b: Buffer, width: number, boxes: { x: number; y: number; w: number; h: number }[]): number {
-  let sum = 0;
-  let n = 0;
-  const height = a.length / 3 / width;
-  const regions = boxes.length > 0 ? boxes : [{ x: 0, y: 0, w: width, h: height }];
-  for (const r of regions) {
-    for (let y = Math.max(0, Math.round(r.y)); y < Math.min(height, Math.round(r.y + r.h)); y++) {
-      for (let x = Math.max(0, Math.round(r.x)); x < Math.min(width, Math.round(r.x + r.w)); x++) {
-        for (let c = 0; c < 3; c++) {
-          const i = (y * width + x) * 3 + c;
-          sum += Math.abs(a[i]! - b[i]!);
-          n++;
-        }
-      }
-    }
-  }
-  return sum / Math.max(1, n);
-}
-
 describe('WebRTC live video on the wall (WHEP)', () => {
   it('every tile plays redacted video whose time advances; frame metadata keeps coming without JPEGs', async () => {
     const { page, errors } = await openWall();

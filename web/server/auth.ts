@@ -16,6 +16,9 @@ export type ApiAction =
   | 'history:read'
   /** Upload videos to be processed, cancel their jobs. */
   | 'videos:write'
+  /** Export evidence (a clip and its incident report), and read exports. */
+  | 'exports:write'
+  | 'exports:read'
   /** Watch a camera's live video (WHEP). */
   | 'video:read';
 

@@ -11,6 +11,10 @@ import type { PublishTokens } from '@chronotrace/media-server';
 import type { WebhookDispatcher } from './webhook-dispatcher';
 import type { historyRoutes } from './history-api';
 import type { VideoService } from './video-service';
+import { exportDir, type ExportService } from './export-service';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export interface ApiServices {
   cameras: CameraService;
@@ -36,6 +40,8 @@ export interface ApiServices {
   history: ReturnType<typeof historyRoutes>;
   /** Uploaded videos and their jobs. */
   videos: VideoService;
+  exports: ExportService;
+  mediaRoot: string;
 }
 
 /** Ids of queries (`q-…`), alerts (`al_…`) and webhooks (`wh-…`). */
@@ -144,6 +150,36 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
     if (r === 'unknown') return sendError(res, 404, `no video job "${p.id}"`);
     if (r === 'ended') return sendError(res, 409, `video job "${p.id}" has already ended`);
     res.writeHead(204).end();
+  });
+
+  route('POST', '/api/exports', 'exports:write', async (req, res, _p, ctx) => {
+    const body = await readJsonBody(req);
+    if (!body.ok) return sendError(res, body.status, body.error);
+    const r = await s.exports.create(body.value, ctx.principal);
+    if (!r.ok) return sendError(res, r.status, r.error, r.details);
+    res.setHeader('location', `/api/exports/${r.export.id}`);
+    sendJson(res, 202, r.export);
+  });
+  route('GET', '/api/exports', 'exports:read', async (_req, res) => sendJson(res, 200, await s.exports.list()));
+  route('GET', '/api/exports/:id', 'exports:read', async (_req, res, p) => {
+    const e = await s.exports.get(p.id!);
+    if (!e) return sendError(res, 404, `no export "${p.id}"`);
+    sendJson(res, 200, e);
+  });
+  const EXPORT_FILES: Record<string, string> = { 'clip.mp4': 'video/mp4', 'report.html': 'text/html; charset=utf-8', 'report.pdf': 'application/pdf' };
+  route('GET', '/api/exports/:id/:file', 'exports:read', async (_req, res, p) => {
+    const type = EXPORT_FILES[p.file!];
+    const e = type ? await s.exports.get(p.id!) : null;
+    if (!type || !e || e.state !== 'done' || (p.file === 'report.pdf' && !e.files?.pdf)) return sendError(res, 404, `no such file of export "${p.id}"`);
+    const path = join(exportDir(s.mediaRoot, e.id), p.file!);
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch {
+      return sendError(res, 404, 'the export file is gone');
+    }
+    res.writeHead(200, { 'content-type': type, 'content-length': size, 'content-disposition': `attachment; filename="${e.id}-${p.file}"`, 'cache-control': 'private, no-store' });
+    createReadStream(path).on('error', () => res.destroy()).pipe(res);
   });
 
   route('GET', '/api/tracks/:track/thumbnail.jpg', 'snapshots:read', async (_req, res, p, ctx) => s.history.thumbnail(res, ctx.url, p.track!));

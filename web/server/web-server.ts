@@ -10,6 +10,8 @@ import { HealthBoard } from './health-board';
 import { createApi, toCameraView } from './http-api';
 import { historyRoutes } from './history-api';
 import { VideoService, type VideoServiceOptions } from './video-service';
+import { ExportService } from './export-service';
+import { chromiumPdfPrinter } from './pdf-printer';
 import { SearchService } from '@chronotrace/pipeline';
 import type { RecordingHealth } from '@chronotrace/contracts';
 import { sendError } from '@chronotrace/platform';
@@ -69,6 +71,7 @@ export class WebServer {
   private closed = false;
   private unsubscribe: (() => void)[] = [];
   readonly videos: VideoService;
+  readonly exports: ExportService;
 
   private constructor(private readonly o: WebServerOptions, ui: NodeHandler | null) {
     const tokens = new PublishTokens(o.store);
@@ -85,8 +88,18 @@ export class WebServer {
       log: o.log.child({ component: 'videos' }),
       broadcast: (job) => this.wall.io.emit('videoJob', job),
     });
+    this.exports = new ExportService({
+      store: o.store,
+      cameras: o.cameras,
+      ffmpeg: o.uploads.ffmpeg,
+      mediaRoot: o.mediaRoot,
+      log: o.log.child({ component: 'exports' }),
+      printPdf: chromiumPdfPrinter(),
+    });
     const api = createApi({
       videos: this.videos,
+      exports: this.exports,
+      mediaRoot: o.mediaRoot,
       history: historyRoutes({ store: o.store, search, mediaRoot: o.mediaRoot, recordingHealth: o.recordingHealth ?? null }),
       cameras: o.cameras,
       health: this.health,
@@ -223,6 +236,7 @@ export class WebServer {
     this.closed = true;
     for (const u of this.unsubscribe) u();
     await this.videos.close();
+    await this.exports.close();
     await this.wall.close();
     await this.health.close();
     await new Promise<void>((resolve) => {

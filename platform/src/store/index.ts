@@ -19,3 +19,4 @@ export * from './publish-token.repository';
 export * from './lease.repository';
 export * from './recording.repository';
 export * from './track-summary.repository';
+export * from './export.repository';

@@ -12,8 +12,9 @@ import { SqlWebhookRepository } from './webhook.repository';
 import { SqlPublishTokenRepository } from './publish-token.repository';
 import { SqlLeaseRepository } from './lease.repository';
 import { SqlRecordingRepository } from './recording.repository';
+import { SqlExportRepository } from './export.repository';
 import { SqlTrackSummaryRepository } from './track-summary.repository';
-import type { RecordingRepository, TrackSummaryRepository, AlertRepository, CameraRepository, HealthEventRepository, LeaseRepository, PublishTokenRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
+import type { ExportRepository, RecordingRepository, TrackSummaryRepository, AlertRepository, CameraRepository, HealthEventRepository, LeaseRepository, PublishTokenRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
 
 /**
  * The Store written once against SqlDatabase; PgliteStore and PostgresStore only supply the
@@ -32,6 +33,7 @@ export abstract class SqlStore implements Store {
   readonly scene: SceneRepository;
   readonly webhooks: WebhookRepository;
   readonly recordings: RecordingRepository;
+  readonly exports: ExportRepository;
   readonly trackSummaries: TrackSummaryRepository;
   #closing: Promise<void> | undefined;
 
@@ -51,6 +53,7 @@ export abstract class SqlStore implements Store {
     this.scene = new SqlSceneRepository(db);
     this.webhooks = new SqlWebhookRepository(db);
     this.recordings = new SqlRecordingRepository(db);
+    this.exports = new SqlExportRepository(db);
     this.trackSummaries = new SqlTrackSummaryRepository(db);
   }
 

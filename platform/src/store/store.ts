@@ -1,4 +1,4 @@
-import type { ColorPart, RecordingHold, RecordingSegment, TrackSummary, Alert, AlertMessage, CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion, SceneTrack, StandingQuery, Track, Webhook, WebhookPayload } from '@chronotrace/contracts';
+import type { EvidenceExport, ColorPart, RecordingHold, RecordingSegment, TrackSummary, Alert, AlertMessage, CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion, SceneTrack, StandingQuery, Track, Webhook, WebhookPayload } from '@chronotrace/contracts';
 
 /** One frame's redaction, kept as the audit trail of what was hidden and by which models. */
 export interface RedactionRecord {
@@ -300,7 +300,17 @@ export interface TrackSummaryRepository {
   deleteCamera(camera: string): Promise<number>;
 }
 
+/** Evidence exports: who, when, why, and what was produced. */
+export interface ExportRepository {
+  insert(e: EvidenceExport): Promise<void>;
+  finish(id: string, result: { state: 'done' | 'failed'; error: string | null; mp4Sha256: string | null; mp4Bytes: number | null; hasPdf: boolean; at: number }): Promise<void>;
+  get(id: string): Promise<EvidenceExport | null>;
+  /** Newest first. */
+  list(limit?: number): Promise<EvidenceExport[]>;
+}
+
 export interface Store {
+  readonly exports: ExportRepository;
   readonly recordings: RecordingRepository;
   readonly trackSummaries: TrackSummaryRepository;
   readonly kind: 'pglite' | 'postgres';

@@ -1,0 +1,3 @@
+export * from './vector-index';
+export * from './usearch-vector-index';
+export * from './qdrant-vector-index';
