@@ -12,6 +12,7 @@ import { resolveFfmpeg } from '../src/ffmpeg-binary';
 import { RecordingService } from '../src/recording/recording-service';
 import { vodPlaylist } from '../src/recording/hls-playlist';
 import { movingSquareFrames, pace } from './support/frames';
+import { waitFor } from '../../test/support/runtime';
 
 const run = promisify(execFile);
 const log = createLogger('test');
@@ -21,16 +22,6 @@ const PG_URL = parseEnv({ DATABASE_URL: process.env.DATABASE_URL }).DATABASE_URL
 function camera(id: string, recording: Partial<CameraRecord['recording']> = {}): CameraRecord {
   const c = cameraSchema.parse({ id, name: id, source: 'testsrc:testsrc2', fps: 10, recording: { enabled: true, retainDays: 7, retainGb: 10, ...recording } });
   return { ...c, origin: 'api', createdAt: 0 };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms = 40_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Frames ffprobe decodes from a run's init segment followed by one media segment. */
@@ -81,10 +72,10 @@ describe('RecordingService', () => {
       pushed.push(at);
       s.push('gate', jpeg, at);
     });
-    const segs = await until('3 segments', async () => {
+    const segs = await waitFor('3 segments', async () => {
       const l = await store.recordings.list('gate');
-      return l.length >= 3 ? l : null;
-    });
+      return l.length >= 3 ? l : undefined;
+    }, 40_000);
     for (const seg of segs.slice(0, 3)) {
       expect(seg.path).toMatch(/^recordings\/gate\/[0-9a-z]+\/seg-\d{6}\.m4s$/);
       expect(existsSync(join(root, seg.path))).toBe(true);
@@ -95,8 +86,9 @@ describe('RecordingService', () => {
     }
     // Timed by capture: every segment starts on a frame pushed (the first ones while ffmpeg started are dropped), contiguously.
     for (const seg of segs.slice(0, 3)) expect(Math.min(...pushed.map((p) => Math.abs(p - seg.startAt)))).toBeLessThan(30);
-    expect(segs[0]!.startAt - first).toBeLessThan(2_000);
-    for (let i = 1; i < 3; i++) expect(Math.abs(segs[i]!.startAt - segs[i - 1]!.endAt)).toBeLessThan(150);
+    expect(segs[0]!.startAt).toBeGreaterThanOrEqual(first);
+    // Contiguous: a segment ends where the next begins, on the same frame.
+    for (let i = 1; i < 3; i++) expect(segs[i]!.startAt).toBe(segs[i - 1]!.endAt);
     const health = await s.health('gate');
     expect(health).toMatchObject({ state: 'recording', error: null });
     expect(health.segments).toBeGreaterThanOrEqual(3);
@@ -115,7 +107,7 @@ describe('RecordingService', () => {
       s.push('off', jpeg, at);
       s.push('on', jpeg, at);
     });
-    await until('a segment of the recording camera', async () => (await store.recordings.list('on')).length > 0);
+    await waitFor('a segment of the recording camera', async () => (await store.recordings.list('on')).length > 0, 40_000);
     expect(await store.recordings.list('off')).toEqual([]);
     expect((await s.health('off')).state).toBe('off');
     expect(existsSync(join(root, 'recordings', 'off'))).toBe(false);
@@ -126,10 +118,10 @@ describe('RecordingService', () => {
     const cam = camera('lot', { retainDays: 1 });
     const s = await setup([cam], { now: () => now, pruneEveryMs: 3_600_000 });
     stop = pace(frames, 10, (jpeg, at) => s.push('lot', jpeg, at));
-    const segs = await until('4 segments', async () => {
+    const segs = await waitFor('4 segments', async () => {
       const l = await store.recordings.list('lot');
-      return l.length >= 4 ? l : null;
-    });
+      return l.length >= 4 ? l : undefined;
+    }, 40_000);
     stop();
     stop = null;
     // Hold the second segment (an export refers to it), then jump two days ahead.
@@ -148,10 +140,10 @@ describe('RecordingService', () => {
     const cam = camera('cap', { retainGb: 1e-9 * 1 }); // 1 byte: everything unheld goes, oldest first
     const s = await setup([cam], { pruneEveryMs: 3_600_000 });
     stop = pace(frames, 10, (jpeg, at) => s.push('cap', jpeg, at));
-    const segs = await until('3 segments', async () => {
+    const segs = await waitFor('3 segments', async () => {
       const l = await store.recordings.list('cap');
-      return l.length >= 3 ? l : null;
-    });
+      return l.length >= 3 ? l : undefined;
+    }, 40_000);
     await store.recordings.addHold({ id: 'inc-1', camera: 'cap', from: segs[2]!.startAt, to: segs[2]!.endAt, reason: 'incident', createdAt: Date.now() });
     await s.prune();
     const left = await store.recordings.list('cap');
@@ -164,7 +156,7 @@ describe('RecordingService', () => {
     let free = 10 * 1024 ** 3;
     const s = await setup([camera('dock')], { minFreeBytes: 1024 ** 3, freeBytes: async () => free, diskCheckEveryMs: 3_600_000 });
     stop = pace(frames, 10, (jpeg, at) => s.push('dock', jpeg, at));
-    await until('a segment', async () => (await store.recordings.list('dock')).length >= 1);
+    await waitFor('a segment', async () => (await store.recordings.list('dock')).length >= 1, 40_000);
     free = 100 * 1024 ** 2;
     await s.checkDisk();
     const h = await s.health('dock');
@@ -175,11 +167,11 @@ describe('RecordingService', () => {
     // Nothing more is recorded while stopped: the last segment (finished on pause) stays the last.
     const before = kept.length;
     const framesIn = s.stats().cameras.dock!.framesIn;
-    await until('3 s of frames pushed while stopped', () => s.stats().cameras.dock!.framesIn >= framesIn + 30);
+    await waitFor('3 s of frames pushed while stopped', () => s.stats().cameras.dock!.framesIn >= framesIn + 30, 40_000);
     expect(await store.recordings.list('dock')).toHaveLength(before);
     free = 10 * 1024 ** 3;
     await s.checkDisk();
-    await until('recording again', async () => (await store.recordings.list('dock')).length > before);
+    await waitFor('recording again', async () => (await store.recordings.list('dock')).length > before, 40_000);
     expect((await s.health('dock')).state).toBe('recording');
   });
 });
@@ -206,7 +198,7 @@ describe('RecordingService after a SIGKILL', () => {
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    await until(`3 segments indexed by the child (stderr: ${err.slice(-400)})`, () => (out.match(/^segment /gm)?.length ?? 0) >= 3);
+    await waitFor(`3 segments indexed by the child (stderr: ${err.slice(-400)})`, () => (out.match(/^segment /gm)?.length ?? 0) >= 3, 40_000);
     // Kill the recorder's ffmpeg and the process itself without warning, mid-segment.
     const children = (await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean).map(Number);
     for (const pid of children) process.kill(pid, 'SIGKILL');

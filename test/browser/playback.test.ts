@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { Alert, SearchResponse, StandingQuery } from '@chronotrace/contracts';
+import type { Alert, RecordingIndexResponse, SearchHit, SearchResponse, StandingQuery } from '@chronotrace/contracts';
 import { useWallUnderTest } from '../support/chromium';
 import { waitFor, type TestRuntime } from '../support/runtime';
 
@@ -25,12 +25,13 @@ describe('search and playback in the browser', () => {
     // A standing query so the timeline has alerts to show.
     const q = await api<StandingQuery>('/api/queries', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'person', severity: 'warning' }) });
     const alert = await waitFor('an alert', async () => (await api<Alert[]>(`/api/alerts?query=${q.id}`))[0], 90_000, 1_000);
-    await waitFor(
-      'a recorded person hit at least 10 s old',
-      async () => (await api<SearchResponse>('/api/search?q=person&limit=50')).hits.find((h) => h.recorded && h.playAt < Date.now() - 10_000),
-      120_000,
-      1_000,
-    );
+    // A hit with 10 s of recording after its moment, by the recording's own index (capture times).
+    const playable = async (limit: number): Promise<SearchHit | undefined> => {
+      const rec = await api<RecordingIndexResponse>('/api/cameras/street/recording');
+      const recordedTo = rec.segments[rec.segments.length - 1]?.endAt ?? 0;
+      return (await api<SearchResponse>(`/api/search?q=person&limit=${limit}`)).hits.find((h) => h.recorded && h.playAt + 10_000 <= recordedTo);
+    };
+    await waitFor('a person hit with 10 s recorded after it', () => playable(24), 120_000, 1_000);
 
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];
@@ -43,8 +44,7 @@ describe('search and playback in the browser', () => {
 
     // Open the first result that is recorded (its link carries the moment to play).
     const href = await page.$$eval('[data-testid="results"] a[data-track]', (as) => as.map((a) => a.getAttribute('href')!));
-    const hits = (await api<SearchResponse>('/api/search?q=person&limit=24')).hits;
-    const target = hits.find((h) => h.recorded && h.playAt < Date.now() - 10_000)!;
+    const target = (await playable(24))!;
     const link = href.find((h) => h.includes(`track=${encodeURIComponent(target.trackId)}`));
     expect(link).toBeDefined();
     await page.click(`[data-testid="results"] a[href="${link}"]`);

@@ -168,7 +168,7 @@ export class VideoService {
       }
     };
     await this.o.runner.drained(job.camera);
-    await this.o.discardRecording?.(job.camera).catch(() => undefined);
+    await this.o.discardRecording?.(job.camera).catch((err: unknown) => this.o.log.warn({ err, job: job.id, camera: job.camera }, 'could not stop the upload recording'));
     await purge();
     await this.o.refreshCatalog?.();
     const again = setTimeout(() => void purge(), 5_000);

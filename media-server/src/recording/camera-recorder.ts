@@ -5,7 +5,7 @@ import type { RecordingSegment } from '@chronotrace/contracts';
 import { Backoff, type Logger } from '@chronotrace/platform';
 import type { FfmpegBinary } from '../ffmpeg-binary';
 import { readJpegDimensions } from '../jpeg-dimensions';
-import { procCpuSeconds } from '../video/h264-rtp-encoder';
+import { mpjpegPart, procCpuSeconds } from '../video/h264-rtp-encoder';
 import { readInit, readSegment, type Fmp4Init } from './fmp4';
 import { playlistSegments } from './hls-playlist';
 
@@ -169,8 +169,7 @@ export class CameraRecorder {
       stdin.write(jpeg); // image2pipe: JPEGs back to back, timed by -framerate
       return;
     }
-    const head = Buffer.from(`--ctframe\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.byteLength}\r\n\r\n`, 'latin1');
-    stdin.write(Buffer.concat([head, jpeg, CRLF]));
+    stdin.write(mpjpegPart(jpeg));
   }
 
   private async writeRunInfo(run: RunInfo, dir: string): Promise<void> {
@@ -377,7 +376,6 @@ export class CameraRecorder {
   }
 }
 
-const CRLF = Buffer.from('\r\n', 'latin1');
 
 /**
  * A finished segment as an index row: its media time (from the fMP4 boxes) mapped to capture time.

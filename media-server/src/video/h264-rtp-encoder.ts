@@ -130,8 +130,7 @@ export class H264RtpEncoder {
     const stamp = Math.max(Date.now(), this.lastStamp + 1);
     this.lastStamp = stamp;
     this.inFlight.push({ capturedAt, rtp: rtpTimeOf(stamp) });
-    const head = Buffer.from(`--ctframe\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.byteLength}\r\n\r\n`, 'latin1');
-    stdin.write(Buffer.concat([head, jpeg, CRLF]));
+    stdin.write(mpjpegPart(jpeg));
   }
 
   stats(): EncoderStats {
@@ -282,6 +281,15 @@ export class H264RtpEncoder {
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+
+/**
+ * One JPEG as a part of a multipart stream with Content-Length (ffmpeg's `-f mpjpeg` input), so ffmpeg
+ * takes each frame as soon as it has arrived (a bare JPEG stream would wait for the next frame's start).
+ */
+export function mpjpegPart(jpeg: Uint8Array): Buffer {
+  const head = Buffer.from(`--ctframe\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.byteLength}\r\n\r\n`, 'latin1');
+  return Buffer.concat([head, jpeg, CRLF]);
+}
 
 /** A time (ms epoch) as a 90 kHz RTP timestamp (wraps every 13.25 h). */
 export function rtpTimeOf(ms: number): number {

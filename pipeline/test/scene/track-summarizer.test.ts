@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { SceneTrack } from '@chronotrace/contracts';
 import { TrackSummarizer, trackQuality } from '../../src/scene/track-summarizer';
+import { track as fixtureTrack } from '../matching/fixtures';
 
 const FRAME = { width: 640, height: 480 };
 
+/** The matcher's track fixture as a gate-camera person seen from t = 1 000 ms, last matched at `at`. */
 function track(at: number, over: Partial<SceneTrack> = {}): SceneTrack {
-  return {
-    id: 'gate:1',
-    camera: 'gate',
-    label: 'person',
-    box: { x: 100, y: 100, w: 40, h: 100 },
-    score: 0.6,
-    firstSeen: 1_000,
-    lastSeen: at,
-    hits: 1,
-    misses: 0,
-    age: at - 1_000,
-    path: [],
-    velocity: { x: 0, y: 0 },
-    speed: 0,
-    dwell: {},
-    zones: [],
-    state: 'confirmed',
-    ...over,
-  };
+  return fixtureTrack('gate:1', { camera: 'gate', box: { x: 100, y: 100, w: 40, h: 100 }, score: 0.6, firstSeen: 1_000, lastSeen: at, hits: 1, age: at - 1_000, ...over }) as SceneTrack;
 }
 
 describe('TrackSummarizer', () => {
