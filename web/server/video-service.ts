@@ -147,10 +147,14 @@ export class VideoService {
       await this.cleanUp(job);
       return;
     }
-    const final = await this.o.runner.run({ job, path, probe, onProgress: (j) => this.o.broadcast(j) });
-    if (final.state === 'done') {
+    // The end is told here, once the recording's last segment is indexed (or the job is cleaned up), not by the runner.
+    const final = await this.o.runner.run({ job, path, probe, onProgress: (j) => j.state === 'processing' && this.o.broadcast(j) });
+    const state = final.state;
+    job.state = 'processing';
+    if (state === 'done') {
       await this.o.finishRecording?.(job.camera).catch((err: unknown) => this.o.log.warn({ err, job: job.id }, 'could not finish the upload recording'));
     } else await this.cleanUp(job);
+    job.state = state;
     this.o.broadcast({ ...job, progress: { ...job.progress } });
   }
 
