@@ -132,9 +132,13 @@ export interface SearchHit {
   /** Where to start playing: a moment before the best view. */
   playAt: number;
   bestAt: number;
-  /** Match quality 0..1 (detection score, colour score, time in view); recency breaks ties. */
+  /**
+   * Match quality 0..1 (detection score, colour score, time in view; with a similarity term, half of it
+   * is how closely the track's best view matches the text among the candidates); recency breaks ties.
+   */
   score: number;
-  scores: { detection: number; color: number | null; time: number };
+  /** `similarity`: cosine of the best view's image embedding and the text's (a similarity term only), else null. */
+  scores: { detection: number; color: number | null; time: number; similarity: number | null };
   box: Box;
   colors: TrackSummary['colors'];
   zones: string[];

@@ -131,6 +131,14 @@ const baseEnvSchema = z.object({
   SIMILARITY_WINDOW_FRAMES: z.coerce.number().int().min(20).max(10_000).default(256),
   /** A camera's frame is embedded at most this often (only cameras a similarity query covers). Default 1000 ms. */
   EMBED_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+  /**
+   * With an embedder on, each track's best view is embedded into a vector index for search: usearch
+   * (on disk under DATA_DIR/vectors, embedded mode) or qdrant (a Qdrant server, QDRANT_URL; what
+   * distributed mode needs, as its analytics and web processes share it). Default usearch.
+   */
+  VECTOR_INDEX: z.enum(['usearch', 'qdrant']).default('usearch'),
+  QDRANT_URL: z.string().regex(/^https?:\/\//, 'must be an http(s):// URL').optional(),
+  QDRANT_API_KEY: z.string().min(1).optional(),
 });
 
 export const envSchema = baseEnvSchema.superRefine((e, ctx) => {
@@ -147,6 +155,7 @@ export const envSchema = baseEnvSchema.superRefine((e, ctx) => {
   }
   if (e.EMBEDDER === 'clip-onnx' && !e.CLIP_MODEL_DIR) ctx.addIssue({ code: 'custom', path: ['CLIP_MODEL_DIR'], message: 'required when EMBEDDER=clip-onnx' });
   if (e.EMBEDDER === 'bedrock-nova' && !e.BEDROCK_REGION) ctx.addIssue({ code: 'custom', path: ['BEDROCK_REGION'], message: 'required when EMBEDDER=bedrock-nova' });
+  if (e.VECTOR_INDEX === 'qdrant' && !e.QDRANT_URL) ctx.addIssue({ code: 'custom', path: ['QDRANT_URL'], message: 'required when VECTOR_INDEX=qdrant' });
 });
 
 /** The media root (recordings, exports). */

@@ -29,6 +29,8 @@ describe('environment of matching, webhooks and the embedder', () => {
   it('asks for the model folder or the region the chosen embedder needs', () => {
     expect(problems({ EMBEDDER: 'clip-onnx' })).toEqual(['CLIP_MODEL_DIR: required when EMBEDDER=clip-onnx']);
     expect(problems({ EMBEDDER: 'bedrock-nova' })).toEqual(['BEDROCK_REGION: required when EMBEDDER=bedrock-nova']);
+    expect(problems({ VECTOR_INDEX: 'qdrant' })).toEqual(['QDRANT_URL: required when VECTOR_INDEX=qdrant']);
+    expect(problems({ VECTOR_INDEX: 'faiss', QDRANT_URL: 'qdrant:6333' }).map((p) => p.split(':')[0])).toEqual(['VECTOR_INDEX', 'QDRANT_URL']);
     expect(problems({ EMBEDDER: 'bedrock-nova', BEDROCK_REGION: 'mars' })[0]).toMatch(/^BEDROCK_REGION: must be an AWS region/);
     expect(problems({ EMBEDDER: 'bedrock-nova', BEDROCK_REGION: 'eu-west-1' })).toEqual([]);
   });

@@ -125,6 +125,30 @@ function contract(t: Target): void {
 
 for (const t of targets) describe(`VectorIndex contract on ${t.name}`, () => contract(t));
 
+describe('UsearchVectorIndex on disk', () => {
+  it('flush makes writes durable without closing, and a reloaded index answers a selective filter exactly', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ct-vec-'));
+    dirs.push(dir);
+    const v = await UsearchVectorIndex.open({ dir, dimensions: DIMS });
+    const data = items(3000);
+    await v.upsert(data);
+    await v.flush();
+    // A second process's view of the folder (the first never closed: as after a crash).
+    const seen = await UsearchVectorIndex.open({ dir, dimensions: DIMS });
+    expect(await seen.count()).toBe(3000);
+    // One camera's vectors in a narrow window: every one of them, in exact cosine order.
+    const q = items(1, 5)[0]!.vector;
+    const inWindow = data.filter((d) => d.camera === 'cam-1' && d.at >= 1_500_000 && d.at < 1_900_000);
+    expect(inWindow.length).toBeGreaterThan(20);
+    const hits = await seen.search(q, { k: inWindow.length + 10, cameras: ['cam-1'], from: 1_500_000, to: 1_900_000 });
+    expect(hits.map((h) => h.id)).toEqual(inWindow.sort((a, b) => cosine(q, b.vector) - cosine(q, a.vector)).map((d) => d.id));
+    for (const h of hits) expect(h.score).toBeCloseTo(cosine(q, data.find((d) => d.id === h.id)!.vector), 5);
+    await seen.close();
+    await v.close();
+    await expect(v.flush()).rejects.toBeInstanceOf(VectorIndexError);
+  });
+});
+
 // No Qdrant server installs here: this run needs QDRANT_URL, and says so when it is not set.
 if (!QDRANT_URL) process.stderr.write('vector-index.contract: Qdrant suite NOT RUN (set QDRANT_URL, e.g. http://127.0.0.1:6333, to run it)\n');
 describe.skipIf(!QDRANT_URL)(`VectorIndex contract on Qdrant${QDRANT_URL ? ` (${QDRANT_URL})` : ' — NOT RUN: QDRANT_URL is not set'}`, () => {

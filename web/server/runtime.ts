@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { StreamsConfig } from '@chronotrace/contracts';
-import { ActivityJudge, CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, mediaRootOf, openPorts, webRtcNetworkOf, type Env, type Logger, type Ports } from '@chronotrace/platform';
+import { ActivityJudge, CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, mediaRootOf, openKeyframeIndex, openPorts, webRtcNetworkOf, type Env, type Logger, type Ports, type VectorIndex } from '@chronotrace/platform';
 import { CameraReconciler, DEFAULT_VIDEO_CODECS, DEFAULT_VIDEO_CONTAINERS, IngestService, LiveVideoService, RecordingService, VideoJobRunner, WhipHub, resolveFfmpeg } from '@chronotrace/media-server';
-import { AnalyticsService, PrivacyService, calibrationOf, frameSimilarityOf, openEmbedder, type Embedder } from '@chronotrace/pipeline';
+import { AnalyticsService, KeyframeIndexer, PrivacyService, calibrationOf, frameSimilarityOf, openEmbedder, type Embedder } from '@chronotrace/pipeline';
 import { CameraService } from './camera-service';
 import { QueryService } from './query-service';
 import { WebhookDispatcher } from './webhook-dispatcher';
@@ -39,6 +39,8 @@ export class Runtime {
     readonly queries: QueryService,
     readonly webhooks: WebhookDispatcher,
     readonly embedder: Embedder | null,
+    /** Keyframe embeddings for search (an embedder is on): the indexer (embedded mode) and the index. */
+    readonly search: { keyframes: KeyframeIndexer | null; vectors: VectorIndex | null },
     readonly video: LiveVideoService | null,
     readonly whip: WhipHub | null,
     readonly recording: RecordingService | null,
@@ -77,6 +79,20 @@ export class Runtime {
         started.push(embedder);
         log.info({ embedder: embedder.name, version: embedder.version, dimensions: embedder.dimensions }, 'embedder on: free-text query words add a calibrated similarity term');
       }
+      // With an embedder, tracks' best views are embedded for search into an index this process can share.
+      let vectors: VectorIndex | null = null;
+      let keyframes: KeyframeIndexer | null = null;
+      if (embedder) {
+        vectors = await openKeyframeIndex(env, `${embedder.name}@${embedder.version}`, embedder.dimensions);
+        if (vectors) {
+          started.push(vectors);
+          log.info({ index: vectors.kind, vectors: await vectors.count() }, 'keyframe vector index open: search ranks free-text words by image similarity');
+        } else log.warn('no vector index this process can share (distributed mode needs VECTOR_INDEX=qdrant): similarity searches are refused');
+        if (vectors && env.MODE === 'embedded') {
+          keyframes = new KeyframeIndexer({ embedder, index: vectors, logger: log.child({ component: 'keyframes' }) });
+          started.push(keyframes);
+        }
+      }
       const queries = new QueryService({
         store: ports.store,
         matcher,
@@ -106,6 +122,7 @@ export class Runtime {
           summaryRetentionMs: env.SEARCH_RETENTION_DAYS * 86_400_000,
           logger: log.child({ component: 'analytics' }),
           ...(embedder ? { similarity: frameSimilarityOf(embedder, env) } : {}),
+          ...(keyframes ? { keyframes } : {}),
         });
         started.push(analytics);
         await analytics.start();
@@ -243,6 +260,7 @@ export class Runtime {
           ...(recording ? { finishRecording: (c: string) => recording!.finish(c), discardRecording: (c: string) => recording!.discard(c) } : {}),
         },
         recordingHealth: recording ? (c) => recording!.health(c) : null,
+        ...(embedder ? { similarity: { embedder, index: vectors } } : {}),
         counters: {
           ...(ing ? { ingest: () => Object.fromEntries(Object.entries(ing.toJSON().cameras).map(([k, c]) => [k, c.published])) } : {}),
           ...(priv ? { privacy: () => priv.counters() } : {}),
@@ -260,7 +278,7 @@ export class Runtime {
         },
       });
       webRef.current = web;
-      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, video, whip, recording, runner, reconciler, fanout, !o.ports, log, sampler);
+      return new Runtime(ports, web, cameras, catalog, ingest, privacy, analytics, queries, webhooks, embedder, { keyframes, vectors }, video, whip, recording, runner, reconciler, fanout, !o.ports, log, sampler);
     } catch (e) {
       for (const s of started.reverse()) await s.close();
       if (!o.ports) await ports.close();
@@ -284,11 +302,14 @@ export class Runtime {
       await this.recording?.close();
       await this.privacy?.close();
       await this.analytics?.close();
+      // After the scene stage: the last best views are embedded and the index saved.
+      await this.search.keyframes?.close();
       await this.webhooks.close();
-      // The web server before the embedder: a backtest in flight may still embed its query text.
+      // The web server before the embedder: a backtest or search in flight may still embed its text.
       await this.web.close();
       await this.videoJobs.close();
       await this.video?.close();
+      await this.search.vectors?.close();
       await this.embedder?.close();
       await this.fanout?.close();
       if (this.ownsPorts) await this.ports.close();

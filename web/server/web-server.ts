@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { SystemHealth, ComponentState } from '@chronotrace/contracts';
-import type { Bus, Logger, Store } from '@chronotrace/platform';
+import type { Bus, Logger, Store, VectorIndex } from '@chronotrace/platform';
 import { OpenAccessPolicy, type AccessPolicy } from './auth';
 import type { CameraService } from './camera-service';
 import { HealthBoard } from './health-board';
@@ -12,7 +12,7 @@ import { historyRoutes } from './history-api';
 import { VideoService, type VideoServiceOptions } from './video-service';
 import { ExportService } from './export-service';
 import { chromiumPdfPrinter } from './pdf-printer';
-import { SearchService } from '@chronotrace/pipeline';
+import { SearchService, type Embedder } from '@chronotrace/pipeline';
 import type { RecordingHealth } from '@chronotrace/contracts';
 import { sendError } from '@chronotrace/platform';
 import { LiveWall } from './live-wall';
@@ -55,6 +55,8 @@ export interface WebServerOptions {
   uploads: Pick<VideoServiceOptions, 'runner' | 'limits' | 'ffmpeg' | 'refreshCatalog' | 'finishRecording' | 'discardRecording'>;
   /** The recorder's state of a camera when it runs in this process, else null. */
   recordingHealth?: ((camera: string) => Promise<RecordingHealth>) | null;
+  /** An embedder is on: search ranks a query's free-text words by image similarity in `index` (null: such searches are refused). */
+  similarity?: { embedder: Embedder; index: VectorIndex | null };
   /** Socket.io adapter factory (Redis in distributed mode). */
   socketAdapter?: Parameters<LiveWall['io']['adapter']>[0];
 }
@@ -80,6 +82,7 @@ export class WebServer {
       store: o.store,
       compiler: () => o.queries.compiler(),
       cameras: async () => (await o.cameras.list()).map((c) => ({ id: c.id, name: c.name, timeZone: c.timeZone })),
+      ...(o.similarity ? { similarity: o.similarity } : {}),
     });
     this.videos = new VideoService({
       ...o.uploads,

@@ -6,6 +6,7 @@ import { SceneCore } from '../scene/scene-core';
 import { SceneStage } from '../scene/scene-stage';
 import { SINGLE_PARTITION, type Partition } from '../scene/partition';
 import type { FrameSimilarity } from '../embed/frame-similarity';
+import type { KeyframeSink } from '../search/keyframe-indexer';
 import { MatchStage } from './match-stage';
 
 export interface AnalyticsServiceOptions {
@@ -23,6 +24,8 @@ export interface AnalyticsServiceOptions {
   summaryRetentionMs?: number;
   /** The similarity term (an embedder is on). Owned by the caller. */
   similarity?: FrameSimilarity;
+  /** Where tracks' best views go to be embedded for search (an embedder and a vector index are on). Owned by the caller. */
+  keyframes?: KeyframeSink;
   onAlert?: (alert: AlertMessage) => void;
   logger?: Logger;
 }
@@ -45,7 +48,7 @@ export class AnalyticsService {
     const partition = o.partition ?? SINGLE_PARTITION;
     const session = Date.now().toString(36);
     const core = new SceneCore({ session, zonesFor: (camera) => o.catalog.get(camera)?.zones ?? [] });
-    this.scene = new SceneStage({ bus: o.bus, scene: o.store.scene, summaries: o.store.trackSummaries, core, partition, logger: log.child({ stage: 'scene' }), ...(o.retentionMs ? { retentionMs: o.retentionMs } : {}), ...(o.summaryRetentionMs ? { summaryRetentionMs: o.summaryRetentionMs } : {}) });
+    this.scene = new SceneStage({ bus: o.bus, scene: o.store.scene, summaries: o.store.trackSummaries, core, partition, logger: log.child({ stage: 'scene' }), ...(o.retentionMs ? { retentionMs: o.retentionMs } : {}), ...(o.summaryRetentionMs ? { summaryRetentionMs: o.summaryRetentionMs } : {}), ...(o.keyframes ? { keyframes: o.keyframes } : {}) });
     this.match = new MatchStage({
       bus: o.bus,
       queries: o.store.queries,

@@ -1,5 +1,6 @@
-import { CameraCatalog, analyticsPartitionOf, createLogger, env, exitAfterDrainOnSignal, instanceId, matcherOptionsOf, openPorts } from '@chronotrace/platform';
+import { CameraCatalog, analyticsPartitionOf, createLogger, env, exitAfterDrainOnSignal, instanceId, matcherOptionsOf, openKeyframeIndex, openPorts } from '@chronotrace/platform';
 import { frameSimilarityOf, openEmbedder } from '../embed/open-embedder';
+import { KeyframeIndexer } from '../search/keyframe-indexer';
 import { AnalyticsService } from './analytics-service';
 
 /**
@@ -13,6 +14,10 @@ async function main(): Promise<void> {
   const log = createLogger('analytics', { instance, partition: e.ANALYTICS_PARTITION });
   const ports = await openPorts(e, `chronotrace-analytics-${instance}`);
   const embedder = await openEmbedder(e);
+  // Tracks' best views are embedded for search into the shared index (Qdrant in this mode).
+  const vectors = embedder ? await openKeyframeIndex(e, `${embedder.name}@${embedder.version}`, embedder.dimensions) : null;
+  if (embedder && !vectors) log.warn('VECTOR_INDEX=usearch cannot be shared between processes: keyframes are not indexed (set VECTOR_INDEX=qdrant and QDRANT_URL)');
+  const keyframes = embedder && vectors ? new KeyframeIndexer({ embedder, index: vectors, logger: log.child({ component: 'keyframes' }) }) : null;
   const catalog = new CameraCatalog(ports.store, log.child({ component: 'catalog' }));
   await catalog.start();
   const service = new AnalyticsService({
@@ -26,12 +31,15 @@ async function main(): Promise<void> {
     summaryRetentionMs: e.SEARCH_RETENTION_DAYS * 86_400_000,
     logger: log,
     ...(embedder ? { similarity: frameSimilarityOf(embedder, e) } : {}),
+    ...(keyframes ? { keyframes } : {}),
   });
   await service.start();
   log.info({ embedder: embedder ? `${embedder.name}@${embedder.version}` : 'off' }, 'analytics consuming');
   exitAfterDrainOnSignal(log, async () => {
     catalog.close();
     await service.close();
+    await keyframes?.close();
+    await vectors?.close();
     await embedder?.close();
     await ports.close();
   });

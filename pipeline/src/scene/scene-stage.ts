@@ -2,6 +2,7 @@ import type { StageStats, Track } from '@chronotrace/contracts';
 import { createLogger, GroupWriter, type Bus, type BusMessage, type Consumer, type Logger, type SceneFrameRecord, type SceneRepository, type TrackSummaryRepository } from '@chronotrace/platform';
 import { decodeRgb, type RgbImage } from '../attributes/rgb-image';
 import type { SceneCore, SceneCoreStats } from './scene-core';
+import type { KeyframeSink } from '../search/keyframe-indexer';
 import { trackThumbnails } from './thumbnails';
 import { TrackSummarizer, type SummaryToStore } from './track-summarizer';
 import { inCaptureOrder, partitionDurable, SINGLE_PARTITION, type Partition } from './partition';
@@ -21,6 +22,8 @@ export interface SceneStageOptions {
   summaries?: TrackSummaryRepository;
   /** Track summaries older than this are pruned. Default 30 days. */
   summaryRetentionMs?: number;
+  /** Each stored best view (the crop) also goes here, to be embedded for similarity search (an embedder is on). */
+  keyframes?: KeyframeSink;
   /** How often to prune. Default 10 min. */
   pruneEveryMs?: number;
   logger?: Logger;
@@ -173,14 +176,21 @@ export class SceneStage {
     if (!writer || !repo) return;
     for (const s of summaries) {
       this.camera(s.camera).summaries++;
-      this.track(writer.add(s), s.camera);
+      const written = writer.add(s);
+      this.track(written, s.camera);
       const best = this.bestFrames.get(s.trackId);
       if (best && best.at === s.bestAt) {
         this.bestFrames.delete(s.trackId);
         this.track(
-          trackThumbnails(best.jpeg, s.bestBox, { width: s.frameWidth, height: s.frameHeight }).then((t) =>
-            repo.putThumbnail({ trackId: s.trackId, camera: s.camera, capturedAt: s.bestAt, ...t }),
-          ),
+          trackThumbnails(best.jpeg, s.bestBox, { width: s.frameWidth, height: s.frameHeight }).then(async (t) => {
+            await repo.putThumbnail({ trackId: s.trackId, camera: s.camera, capturedAt: s.bestAt, ...t });
+            // Embedded once the summary is stored too (a vector never points at a track search cannot find); its failure is counted above.
+            const stored = await written.then(
+              () => true,
+              () => false,
+            );
+            if (stored) this.o.keyframes?.offer({ trackId: s.trackId, camera: s.camera, at: s.bestAt, jpeg: t.crop });
+          }),
           s.camera,
         );
       }
@@ -203,8 +213,11 @@ export class SceneStage {
     try {
       const n = await this.o.scene.pruneFrames(Date.now() - (this.o.retentionMs ?? DEFAULT_SCENE_RETENTION_MS));
       if (n > 0) this.log.info({ frames: n }, 'pruned old scene frames');
-      const t = (await this.o.summaries?.prune(Date.now() - (this.o.summaryRetentionMs ?? DEFAULT_SUMMARY_RETENTION_MS))) ?? 0;
+      const before = Date.now() - (this.o.summaryRetentionMs ?? DEFAULT_SUMMARY_RETENTION_MS);
+      const t = (await this.o.summaries?.prune(before)) ?? 0;
       if (t > 0) this.log.info({ tracks: t }, 'pruned old track summaries');
+      const v = (await this.o.keyframes?.prune(before)) ?? 0;
+      if (v > 0) this.log.info({ vectors: v }, 'pruned old keyframe vectors');
     } catch (err) {
       this.log.warn({ err }, 'could not prune scene frames');
     }

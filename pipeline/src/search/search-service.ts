@@ -10,7 +10,8 @@ import {
   type SearchHit,
   type SearchResponse,
 } from '@chronotrace/contracts';
-import type { Store, TrackSearchFilter } from '@chronotrace/platform';
+import { MAX_CANDIDATE_TRACKS, type Store, type SummaryHit, type TrackSearchFilter, type VectorIndex } from '@chronotrace/platform';
+import type { Embedder } from '../embed/embedder';
 import { compileTimeWindow } from '../matching/time-window';
 import type { QueryCompiler } from '../query/query-compiler';
 import { qualityParts } from '../scene/track-summarizer';
@@ -32,6 +33,11 @@ export interface SearchServiceOptions {
   now?: () => number;
   /** How far back a clock window ("after 18:00") looks when the text gives no range. Default 31 days. */
   windowLookbackMs?: number;
+  /**
+   * An embedder is on: a query's similarity term ranks tracks by their best view's embedding in
+   * `index` (null: this deployment keeps none it can share, and such searches are refused).
+   */
+  similarity?: { embedder: Embedder; index: VectorIndex | null };
 }
 
 export type SearchOutcome =
@@ -43,6 +49,18 @@ export type SearchOutcome =
 const PLAY_LEAD_MS = 3_000;
 /** Most days a clock window is expanded over (one interval per day). */
 const MAX_WINDOW_DAYS = 400;
+/** A track's best view lies within its time in view: the vector side of a time filter is widened by this. */
+const VIEW_PAD_MS = 2 * 3_600_000;
+/** Share of the rank a similarity term takes (the rest is the structured match quality). */
+const SIMILARITY_WEIGHT = 0.5;
+/** Texts embedded for searches, kept. */
+const TEXT_CACHE = 256;
+
+interface Ranked {
+  hit: SummaryHit;
+  rank: number;
+  similarity: number | null;
+}
 
 interface Cursor {
   r: number;
@@ -58,6 +76,8 @@ interface Cursor {
  * and hits come back ranked per track with a keyset cursor.
  */
 export class SearchService {
+  readonly #texts = new Map<string, Float32Array>();
+
   constructor(private readonly o: SearchServiceOptions) {}
 
   async search(input: unknown): Promise<SearchOutcome> {
@@ -125,14 +145,31 @@ export class SearchService {
       if (!c || c.k !== key) return { ok: false, status: 400, error: 'invalid search', details: ['cursor: not a cursor of this search (start again without it)'] };
       after = { rank: c.r, lastSeen: c.l, trackId: c.t };
     }
-    const rows = await this.o.store.trackSummaries.search({ ...filter.value, limit: q.limit + 1, ...(after ? { after } : {}) });
-    const page = rows.slice(0, q.limit);
+    let ranked: Ranked[];
+    if (plan.similarity) {
+      const sim = this.o.similarity;
+      if (!sim?.index) {
+        return {
+          ok: false,
+          status: 400,
+          error: 'invalid search',
+          details: [
+            `q: ${plan.similarity.terms.map((t) => `"${t}"`).join(', ')} can only be searched by image similarity, and this deployment keeps no vector index it can search (distributed mode needs VECTOR_INDEX=qdrant and QDRANT_URL)`,
+          ],
+        };
+      }
+      ranked = await this.#similar(sim.embedder, sim.index, plan.similarity.text, filter.value, q.limit + 1, after);
+    } else {
+      const rows = await this.o.store.trackSummaries.search({ ...filter.value, limit: q.limit + 1, ...(after ? { after } : {}) });
+      ranked = rows.map((hit) => ({ hit, rank: hit.rank, similarity: null }));
+    }
+    const page = ranked.slice(0, q.limit);
     const last = page[page.length - 1];
-    const nextCursor = rows.length > q.limit && last ? encodeCursor({ r: last.rank, l: last.summary.lastSeen, t: last.summary.trackId, k: key }) : null;
+    const nextCursor = ranked.length > q.limit && last ? encodeCursor({ r: last.rank, l: last.hit.summary.lastSeen, t: last.hit.summary.trackId, k: key }) : null;
 
-    const withThumbs = await this.o.store.trackSummaries.withThumbnails(page.map((h) => h.summary.trackId));
+    const withThumbs = await this.o.store.trackSummaries.withThumbnails(page.map((r) => r.hit.summary.trackId));
     const hits: SearchHit[] = await Promise.all(
-      page.map(async (h) => {
+      page.map(async ({ hit: h, rank, similarity }) => {
         const s = h.summary;
         const playAt = Math.max(s.firstSeen - 1000, s.bestAt - PLAY_LEAD_MS);
         const recorded = (await this.o.store.recordings.list(s.camera, { from: playAt, to: playAt + 1, limit: 1 })).length > 0;
@@ -147,8 +184,8 @@ export class SearchService {
           end: s.lastSeen,
           playAt,
           bestAt: s.bestAt,
-          score: round3(h.rank),
-          scores: { detection: round3(parts.detection), color: h.colorScore === null ? null : round3(h.colorScore), time: round3(parts.time) },
+          score: round3(rank),
+          scores: { detection: round3(parts.detection), color: h.colorScore === null ? null : round3(h.colorScore), time: round3(parts.time), similarity: similarity === null ? null : round3(similarity) },
           box: s.bestBox,
           colors: s.colors,
           zones: s.zones,
@@ -164,13 +201,57 @@ export class SearchService {
       response: {
         query: q.q,
         plan,
-        explanation: [compiled.explanation, timeExplanation].filter(Boolean).join('; '),
+        explanation: [compiled.explanation, timeExplanation, plan.similarity ? `ranked by how closely each track's best view looks like "${plan.similarity.text}"` : null].filter(Boolean).join('; '),
         time: { from: range?.from ?? null, to: range?.to ?? null, explanation: timeExplanation, timeZone },
         hits,
         nextCursor,
         ms: Math.round((performance.now() - started) * 10) / 10,
       },
     };
+  }
+  /**
+   * A similarity search: the text's nearest best views in the vector index (within the cameras and,
+   * widened by VIEW_PAD_MS, the time of the filter) are the candidates; the structured filter keeps
+   * those it matches; each is ranked by its match quality and its similarity (min–max scaled over the
+   * candidates kept), with the same keyset order as a structured search.
+   */
+  async #similar(embedder: Embedder, index: VectorIndex, text: string, filter: Omit<TrackSearchFilter, 'limit'>, limit: number, after: TrackSearchFilter['after']): Promise<Ranked[]> {
+    let vector = this.#texts.get(text);
+    if (!vector) {
+      const [v] = await embedder.embedTexts([text]);
+      if (!v) throw new Error('the embedder returned no vector for the search text');
+      vector = v;
+      if (this.#texts.size >= TEXT_CACHE) this.#texts.delete(this.#texts.keys().next().value!);
+      this.#texts.set(text, vector);
+    }
+    const lo = filter.intervals ? Math.min(...filter.intervals.map((i) => i.from)) : undefined;
+    const hi = filter.intervals ? Math.max(...filter.intervals.map((i) => i.to)) : undefined;
+    const candidates = await index.search(vector, {
+      k: MAX_CANDIDATE_TRACKS,
+      ...(filter.cameras ? { cameras: filter.cameras } : {}),
+      ...(lo !== undefined ? { from: lo - VIEW_PAD_MS } : {}),
+      ...(hi !== undefined ? { to: hi + VIEW_PAD_MS } : {}),
+    });
+    if (candidates.length === 0) return [];
+    const sims = new Map(candidates.map((c) => [c.id, c.score]));
+    const rows = await this.o.store.trackSummaries.search({ ...filter, trackIds: [...sims.keys()], limit: candidates.length });
+    let min = Infinity;
+    let max = -Infinity;
+    for (const r of rows) {
+      const v = sims.get(r.summary.trackId)!;
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
+    const ranked = rows.map((hit): Ranked => {
+      const similarity = sims.get(hit.summary.trackId)!;
+      const scaled = max > min ? (similarity - min) / (max - min) : 1;
+      return { hit, rank: (1 - SIMILARITY_WEIGHT) * hit.rank + SIMILARITY_WEIGHT * scaled, similarity };
+    });
+    const order = (a: Ranked, b: Ranked): number =>
+      b.rank - a.rank || b.hit.summary.lastSeen - a.hit.summary.lastSeen || (a.hit.summary.trackId < b.hit.summary.trackId ? 1 : a.hit.summary.trackId > b.hit.summary.trackId ? -1 : 0);
+    ranked.sort(order);
+    const start = after ? ranked.findIndex((r) => r.rank < after.rank || (r.rank === after.rank && (r.hit.summary.lastSeen < after.lastSeen || (r.hit.summary.lastSeen === after.lastSeen && r.hit.summary.trackId < after.trackId)))) : 0;
+    return start < 0 ? [] : ranked.slice(start, start + limit);
   }
 }
 

@@ -34,6 +34,8 @@ const WORDS: Record<string, number[]> = {
   blue: [-0.6, -0.6, 1, 0, 0],
   person: [0, 0, 0, 0.3, 0],
   ladder: [0, 0, 0, 0, 1],
+  /** Red, in a word the query compiler does not know (so it becomes a similarity term). */
+  vermilion: [1, -0.6, -0.6, 0, 0],
   a: [0, 0, 0, 0, 0],
   in: [0, 0, 0, 0, 0],
   photo: [0, 0, 0, 0, 0],

@@ -258,6 +258,8 @@ export interface TrackSearchFilter {
   carrying?: readonly { classes: readonly string[]; colorTokens?: readonly string[]; negated: boolean }[];
   /** Stayed this long (in one of `zones` when given, else in view). */
   dwell?: { minSeconds: number; zones?: readonly string[] };
+  /** Only these tracks (the candidates of a similarity search); at most MAX_CANDIDATE_TRACKS. */
+  trackIds?: readonly string[];
   limit: number;
   /** Keyset: hits ranked after this one. */
   after?: { rank: number; lastSeen: number; trackId: string };

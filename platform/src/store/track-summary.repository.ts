@@ -62,6 +62,8 @@ export function colorMask(colors: readonly string[]): number {
 
 /** Most hits one search page returns. */
 export const MAX_SEARCH_LIMIT = 500;
+/** Most candidate tracks a search restricted to `trackIds` takes (and returns). */
+export const MAX_CANDIDATE_TRACKS = 2000;
 
 /**
  * Per-track summaries and their thumbnails. Search filters on columns (class, camera, time, colour bit
@@ -105,7 +107,8 @@ export class SqlTrackSummaryRepository implements TrackSummaryRepository {
   }
 
   async search(f: TrackSearchFilter): Promise<SummaryHit[]> {
-    if (f.classes.length === 0 || f.cameras?.length === 0 || f.intervals?.length === 0) return [];
+    if (f.classes.length === 0 || f.cameras?.length === 0 || f.intervals?.length === 0 || f.trackIds?.length === 0) return [];
+    if (f.trackIds && f.trackIds.length > MAX_CANDIDATE_TRACKS) throw new RangeError(`a search takes at most ${MAX_CANDIDATE_TRACKS} candidate tracks, got ${f.trackIds.length}`);
     const params: SqlValue[] = [];
     const p = (v: SqlValue): string => {
       params.push(v);
@@ -113,6 +116,7 @@ export class SqlTrackSummaryRepository implements TrackSummaryRepository {
     };
     const where: string[] = [];
     where.push(f.classes.length === 1 ? `label = ${p(f.classes[0]!)}` : `label IN (SELECT jsonb_array_elements_text(${p(JSON.stringify(f.classes))}::text::jsonb))`);
+    if (f.trackIds) where.push(`track_id IN (SELECT jsonb_array_elements_text(${p(JSON.stringify(f.trackIds))}::text::jsonb))`);
     if (f.cameras) where.push(f.cameras.length === 1 ? `camera = ${p(f.cameras[0]!)}` : `camera IN (SELECT jsonb_array_elements_text(${p(JSON.stringify(f.cameras))}::text::jsonb))`);
     if (f.intervals) {
       // The outer bounds use the indexes; the intervals (a clock window on each day) refine.
@@ -150,7 +154,7 @@ export class SqlTrackSummaryRepository implements TrackSummaryRepository {
     // Colour share weighs in when the query names colours; without colours the rank is the stored quality (an index order).
     const rank = colorTerms.length === 0 ? 'quality' : `(quality * (0.4 + 0.6 * ${colorScore}))`;
     if (f.after) where.push(`(${rank}, last_seen, track_id) < (${p(f.after.rank)}::float8, ${p(f.after.lastSeen)}::bigint, ${p(f.after.trackId)}::text)`);
-    const limit = p(Math.min(Math.max(1, f.limit), MAX_SEARCH_LIMIT));
+    const limit = p(Math.min(Math.max(1, f.limit), f.trackIds ? MAX_CANDIDATE_TRACKS : MAX_SEARCH_LIMIT));
     const rows = await this.db.query<SummaryRow & { rank: number | string; color_score: number | string | null }>(
       `SELECT ${SELECT}, ${rank} AS rank, ${colorScore} AS color_score FROM track_summaries
        WHERE ${where.join(' AND ')}

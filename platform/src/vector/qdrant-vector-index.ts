@@ -86,6 +86,10 @@ export class QdrantVectorIndex implements VectorIndex {
     return (await this.client.count(this.o.collection, { exact: true })).count;
   }
 
+  async flush(): Promise<void> {
+    /* every write waited for Qdrant's acknowledgement */
+  }
+
   async close(): Promise<void> {
     /* the REST client holds no connection */
   }

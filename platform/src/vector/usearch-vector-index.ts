@@ -24,8 +24,9 @@ export interface UsearchVectorIndexOptions {
 }
 
 /**
- * The embedded VectorIndex: an HNSW index (usearch, cosine) in memory, saved to `dir` on close with
- * its metadata (id, camera, capture time per key) beside it, written atomically. Filters (cameras,
+ * The embedded VectorIndex: an HNSW index (usearch, cosine) in memory, saved to `dir` on flush and
+ * close with its metadata (id, camera, capture time per key) and the raw vectors (for exact answers
+ * to selective filters) beside it, each written atomically. Filters (cameras,
  * time) are applied to an oversampled candidate list, widened until k hits pass or the index is exhausted.
  */
 export class UsearchVectorIndex implements VectorIndex {
@@ -33,10 +34,13 @@ export class UsearchVectorIndex implements VectorIndex {
   private readonly index: InstanceType<typeof Index>;
   private readonly meta = new Map<bigint, Meta>();
   private readonly keyOf = new Map<string, bigint>();
-  /** The vectors themselves (unit length), for exact answers to selective filters; not saved (rebuilt on load). */
+  /** The vectors themselves (unit length), for exact answers to selective filters; saved beside the graph. */
   private readonly vectors = new Map<bigint, Float32Array>();
   private next = 1n;
   private closed = false;
+  /** Writes since the last save. */
+  private dirty = false;
+  private saving: Promise<void> | null = null;
 
   private constructor(private readonly o: UsearchVectorIndexOptions) {
     // expansion 0: usearch's defaults (expansion_add 128, expansion_search 64).
@@ -63,6 +67,15 @@ export class UsearchVectorIndex implements VectorIndex {
           v.keyOf.set(m.id, BigInt(k));
         }
         v.next = BigInt(saved.next);
+        // The raw vectors, in the metadata's order (absent or of another length: the graph alone answers).
+        const raw = join(o.dir, 'vectors.f32');
+        if (existsSync(raw)) {
+          const buf = await readFile(raw);
+          if (buf.byteLength === saved.items.length * o.dimensions * 4) {
+            const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+            saved.items.forEach(([k], i) => v.vectors.set(BigInt(k), all.slice(i * o.dimensions, (i + 1) * o.dimensions)));
+          }
+        }
       }
     }
     return v;
@@ -84,6 +97,7 @@ export class UsearchVectorIndex implements VectorIndex {
       this.meta.set(key, { id: it.id, camera: it.camera, at: it.at });
       this.keyOf.set(it.id, key);
     }
+    if (items.length > 0) this.dirty = true;
   }
 
   async search(vector: Float32Array, q: VectorQuery): Promise<VectorHit[]> {
@@ -146,6 +160,7 @@ export class UsearchVectorIndex implements VectorIndex {
       this.keyOf.delete(id);
       n++;
     }
+    if (n > 0) this.dirty = true;
     return n;
   }
 
@@ -158,19 +173,51 @@ export class UsearchVectorIndex implements VectorIndex {
     return this.meta.size;
   }
 
-  /** Saves to `dir` (index, then metadata, each through a temporary file). */
+  /**
+   * Saves to `dir`: the graph, the raw vectors, then the metadata, each through a temporary file (the
+   * metadata last, so a crash between leaves the previous metadata, which the loader checks against).
+   * Saves run one at a time; a save with nothing new is skipped.
+   */
   async save(): Promise<void> {
     if (!this.o.dir) return;
-    const file = join(this.o.dir, 'vectors.usearch');
-    const metaFile = join(this.o.dir, 'vectors.meta.json');
-    this.index.save(`${file}.tmp`);
-    await rename(`${file}.tmp`, file);
-    await writeFile(`${metaFile}.tmp`, JSON.stringify({ dimensions: this.o.dimensions, next: String(this.next), items: [...this.meta].map(([k, m]) => [String(k), m]) }));
-    await rename(`${metaFile}.tmp`, metaFile);
+    while (this.saving) await this.saving;
+    if (!this.dirty) return;
+    this.saving = this.write(this.o.dir).finally(() => (this.saving = null));
+    await this.saving;
+  }
+
+  private async write(dir: string): Promise<void> {
+    this.dirty = false;
+    const file = join(dir, 'vectors.usearch');
+    const metaFile = join(dir, 'vectors.meta.json');
+    const rawFile = join(dir, 'vectors.f32');
+    const items = [...this.meta];
+    const raw = new Float32Array(items.length * this.o.dimensions);
+    items.forEach(([k], i) => {
+      const vec = this.vectors.get(k);
+      if (vec) raw.set(vec, i * this.o.dimensions);
+    });
+    try {
+      this.index.save(`${file}.tmp`);
+      await rename(`${file}.tmp`, file);
+      await writeFile(`${rawFile}.tmp`, new Uint8Array(raw.buffer));
+      await rename(`${rawFile}.tmp`, rawFile);
+      await writeFile(`${metaFile}.tmp`, JSON.stringify({ dimensions: this.o.dimensions, next: String(this.next), items: items.map(([k, m]) => [String(k), m]) }));
+      await rename(`${metaFile}.tmp`, metaFile);
+    } catch (e) {
+      this.dirty = true;
+      throw new VectorIndexError(`could not save the vector index in ${dir}: ${(e as Error).message}`);
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.open();
+    await this.save();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.dirty ||= this.o.dir !== undefined && !existsSync(join(this.o.dir, 'vectors.meta.json'));
     await this.save();
     this.closed = true;
   }

@@ -42,6 +42,8 @@ export interface VectorIndex {
   /** Deletes every vector captured before `before`; returns how many. */
   prune(before: number): Promise<number>;
   count(): Promise<number>;
+  /** Makes the writes so far durable (embedded: saved to disk; Qdrant: writes are already acknowledged). */
+  flush(): Promise<void>;
   /** Persists (embedded) and releases. Idempotent. */
   close(): Promise<void>;
 }
