@@ -21,9 +21,12 @@ async function api<T>(path: string, init?: RequestInit): Promise<T> {
 }
 
 describe('search and playback in the browser', () => {
+  // A standing query so the timelines have alerts to show.
+  let q: StandingQuery;
+  beforeAll(async () => {
+    q = await api<StandingQuery>('/api/queries', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'person', severity: 'warning' }) });
+  });
   it('searches, opens a result and plays the recording from its moment, with its alerts on the timeline', async () => {
-    // A standing query so the timeline has alerts to show.
-    const q = await api<StandingQuery>('/api/queries', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'person', severity: 'warning' }) });
     const alert = await waitFor('an alert', async () => (await api<Alert[]>(`/api/alerts?query=${q.id}`))[0], 90_000, 1_000);
     // A hit with 10 s of recording after its moment, by the recording's own index (capture times).
     const playable = async (limit: number): Promise<SearchHit | undefined> => {
@@ -70,6 +73,62 @@ describe('search and playback in the browser', () => {
     // Keyboard: space pauses.
     await page.keyboard.press(' ');
     await waitFor('paused', async () => ((await page.evaluate(() => document.querySelector('video')!.paused)) ? true : undefined), 5_000, 100);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('scrubs back from live in the wall’s focus view: the timeline shows the recording and the alerts, a click plays it, back to live returns', async () => {
+    // Enough recorded to scrub into: 20 s by the recording's own index.
+    const rec = await waitFor('20 s recorded', async () => {
+      const r = await api<RecordingIndexResponse>('/api/cameras/street/recording');
+      const first = r.segments[0];
+      const last = r.segments[r.segments.length - 1];
+      return first && last && last.endAt - first.startAt >= 20_000 ? r : undefined;
+    }, 120_000, 1_000);
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(t.url);
+    await page.click('[data-testid="camera-tile"][data-camera="street"] button.frame');
+    await page.waitForSelector('[data-testid="focus-view"][data-camera="street"]');
+    expect(await page.textContent('[data-testid="focus-mode"]')).toMatch(/Live/);
+    // The timeline of the last 15 minutes ends at now and shows what was recorded and the alerts of the first test.
+    await page.waitForSelector('[data-testid="focus-view"] [data-testid="timeline-recorded"]', { timeout: 20_000 });
+    await waitFor('an alert', async () => (await api<Alert[]>(`/api/alerts?query=${q.id}`))[0], 90_000, 1_000);
+    await waitFor('an alert on the focus timeline', async () => ((await page.$$('[data-testid="focus-view"] [data-testid="timeline-alert"]')).length > 0 ? true : undefined), 20_000, 250);
+
+    // Click the bar 10 s into the recording: the focus view plays the recording from there.
+    const target = rec.segments[0]!.startAt + 10_000;
+    const bar = (await page.$('[data-testid="focus-view"] [data-testid="timeline"]'))!;
+    const box = (await bar.boundingBox())!;
+    const from = Number(await bar.getAttribute('data-from'));
+    const to = Number(await bar.getAttribute('data-to'));
+    expect(target).toBeGreaterThan(from);
+    await page.mouse.click(box.x + ((target - from) / (to - from)) * box.width, box.y + box.height / 2);
+    await page.waitForSelector('[data-testid="focus-playback"]');
+    const playing = await waitFor('the recording to play in the focus view', async () => {
+      const v = await page.evaluate(() => {
+        const el = document.querySelector<HTMLVideoElement>('[data-testid="focus-playback"]')!;
+        return { t: el.currentTime, ready: el.readyState };
+      });
+      return v.ready >= 2 && v.t > 0 ? v : undefined;
+    }, 30_000, 200);
+    await waitFor('time to advance', async () => (await page.evaluate(() => document.querySelector<HTMLVideoElement>('[data-testid="focus-playback"]')!.currentTime)) > playing.t + 0.5, 20_000, 200);
+    // It shows the moment clicked (within a pixel's worth of time and a couple of seconds of play).
+    const pixelMs = (to - from) / box.width;
+    const shownAt = Number(await page.getAttribute('[data-testid="focus-mode"]', 'data-at'));
+    expect(shownAt).toBeGreaterThanOrEqual(target - 2 * pixelMs - 1_000);
+    expect(shownAt).toBeLessThan(target + 2 * pixelMs + 20_000);
+    expect(await page.textContent('[data-testid="focus-mode"]')).toMatch(/Recorded/);
+    // Space pauses the recording (keys act on the focus view).
+    await page.keyboard.press(' ');
+    await waitFor('paused', async () => ((await page.evaluate(() => document.querySelector<HTMLVideoElement>('[data-testid="focus-playback"]')!.paused)) ? true : undefined), 5_000, 100);
+
+    // Back to live: the recorded player goes, the live view returns.
+    await page.click('[data-testid="back-to-live"]');
+    await page.waitForSelector('[data-testid="focus-playback"]', { state: 'detached' });
+    expect(await page.textContent('[data-testid="focus-mode"]')).toMatch(/Live/);
+    await page.waitForSelector('[data-testid="focus-view"] [data-testid="focus-frame"], [data-testid="focus-view"] [data-testid="focus-video"]');
     expect(errors).toEqual([]);
     await page.close();
   });
