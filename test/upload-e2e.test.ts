@@ -96,6 +96,10 @@ describe('POST /api/videos', () => {
     const span = rec.segments[rec.segments.length - 1]!.endAt - rec.segments[0]!.startAt;
     expect(span).toBeGreaterThan(10_000);
     expect(span).toBeLessThan(13_500);
+    // All of it lies in the past (the job ran faster than real time): the default range, the last hour, holds every segment.
+    expect(job.startAt + job.durationS * 1000).toBeLessThanOrEqual(job.createdAt);
+    const recent = (await (await fetch(`${t.url}/api/cameras/${job.camera}/recording`)).json()) as RecordingIndexResponse;
+    expect(recent.segments.map((x) => x.id)).toEqual(rec.segments.map((x) => x.id));
     expect((await (await fetch(`${t.url}/api/videos/${job.id}`)).json()) as VideoJob).toMatchObject({ state: 'done' });
   });
 

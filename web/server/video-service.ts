@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { cameraSchema, type VideoJob } from '@chronotrace/contracts';
 import type { Logger } from '@chronotrace/platform';
-import { probeVideo, uploadCamera, type FfmpegBinary, type VideoJobRunner, type VideoLimits } from '@chronotrace/media-server';
+import { FfprobeMissingError, probeVideo, uploadCamera, type FfmpegBinary, type VideoJobRunner, type VideoLimits } from '@chronotrace/media-server';
 import type { CameraService } from './camera-service';
 
 export interface VideoServiceOptions {
@@ -75,7 +75,11 @@ export class VideoService {
     }
     await rename(part, path);
     const ffmpeg = await this.o.ffmpeg();
-    const probed = await probeVideo(path, ffmpeg, this.o.limits).catch((e: unknown) => ({ ok: false as const, status: 422 as const, reason: e instanceof Error ? e.message : String(e) }));
+    const probed = await probeVideo(path, ffmpeg, this.o.limits).catch((e: unknown) => {
+      // ffprobe itself is missing: the server cannot check any file (503), not this file's fault (422).
+      if (e instanceof FfprobeMissingError) this.o.log.error({ err: e }, 'uploads cannot be validated');
+      return { ok: false as const, status: e instanceof FfprobeMissingError ? (503 as const) : (422 as const), reason: e instanceof Error ? e.message : String(e) };
+    });
     if (!probed.ok) {
       await rm(path, { force: true });
       return { ok: false, status: probed.status, error: `video refused: ${probed.reason}` };
@@ -92,8 +96,9 @@ export class VideoService {
       width: p.width,
       height: p.height,
       durationS: Math.round(p.durationS * 1000) / 1000,
-      // Its own creation time when it says, but never in the future.
-      startAt: p.createdAt !== null && p.createdAt < now ? p.createdAt : now,
+      // Its own creation time when it says, but all of it in the past (processed faster than real
+      // time, a video starting now would have moments in the future, outside "the last hour").
+      startAt: Math.min(p.createdAt ?? Infinity, now - Math.ceil(p.durationS * 1000)),
       state: 'processing',
       progress: { percent: 0, frames: 0, totalFrames: Math.max(1, Math.floor(p.durationS * this.o.runner.fps)), redacted: 0, etaS: null, speedX: null },
       error: null,

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FfmpegBinary } from '../ffmpeg-binary';
@@ -37,9 +39,34 @@ interface FfprobeJson {
   streams?: { codec_type?: string; codec_name?: string; width?: number; height?: number; duration?: string; avg_frame_rate?: string; nb_frames?: string; tags?: Record<string, string> }[];
 }
 
-/** ffprobe beside ffmpeg (Debian's, or the bundled static build's ffprobe when it ships one), else on PATH. */
+/**
+ * ffprobe beside a system ffmpeg (Debian's), else the static build of @ffprobe-installer (shipped in
+ * its npm package, so a machine with no apt step can validate uploads), else `ffprobe` on PATH.
+ */
 export function ffprobePath(ffmpeg: FfmpegBinary): string {
-  return ffmpeg.origin === 'system' ? join(dirname(ffmpeg.path), 'ffprobe') : 'ffprobe';
+  if (ffmpeg.origin === 'system') {
+    const beside = join(dirname(ffmpeg.path), 'ffprobe');
+    if (existsSync(beside)) return beside;
+  }
+  return bundledFfprobe() ?? 'ffprobe';
+}
+
+let bundled: string | null | undefined;
+function bundledFfprobe(): string | null {
+  if (bundled === undefined) {
+    try {
+      bundled = (createRequire(import.meta.url)('@ffprobe-installer/ffprobe') as { path: string }).path;
+    } catch {
+      // No build for this platform: PATH is the last resort.
+      bundled = null;
+    }
+  }
+  return bundled;
+}
+
+/** ffprobe itself could not run (missing, not executable): the server's fault, not the file's. */
+export class FfprobeMissingError extends Error {
+  override name = 'FfprobeMissingError';
 }
 
 /**
@@ -56,6 +83,8 @@ export async function probeVideo(path: string, ffmpeg: FfmpegBinary, limits: Vid
     const { stdout } = await run(ffprobePath(ffmpeg), ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', path], { timeout: 30_000, maxBuffer: 4 * 1024 * 1024 });
     info = JSON.parse(stdout) as FfprobeJson;
   } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 'EACCES') throw new FfprobeMissingError(`ffprobe could not run (${String(code)}): install ffmpeg (which brings ffprobe) or reinstall @ffprobe-installer/ffprobe`);
     const msg = (e as { stderr?: string }).stderr?.trim().split('\n').pop() ?? (e instanceof Error ? e.message : String(e));
     return { ok: false, status: 422, reason: `not a video file ffprobe can read: ${msg.replace(path, 'the file').slice(0, 200)}` };
   }
@@ -74,6 +103,8 @@ export async function probeVideo(path: string, ffmpeg: FfmpegBinary, limits: Vid
   try {
     await run(ffmpeg.path, ['-v', 'error', '-xerror', '-ss', String(Math.max(0, durationS - 1)), '-i', path, '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'], { timeout: 30_000 });
   } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 'EACCES') throw new FfprobeMissingError(`ffprobe could not run (${String(code)}): install ffmpeg (which brings ffprobe) or reinstall @ffprobe-installer/ffprobe`);
     const msg = (e as { stderr?: string }).stderr?.trim().split('\n').pop() ?? 'decoding failed';
     return { ok: false, status: 422, reason: `the video does not decode to its end (truncated or damaged): ${msg.replace(path, 'the file').slice(0, 200)}` };
   }
