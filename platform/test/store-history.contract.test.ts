@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordingSegment, TrackSummary } from '@chronotrace/contracts';
+import type { RecordingSegment, TrackSummary, VideoJob } from '@chronotrace/contracts';
 import { storeTargets, withStore } from './store-targets';
 
 const T0 = 1_732_000_000_123;
@@ -25,6 +25,27 @@ function summary(id: string, over: Partial<TrackSummary> & { quality?: number } 
     carrying: [],
     carriedColors: [],
     quality: 0.5,
+    ...over,
+  };
+}
+
+function videoJob(id: string, createdAt: number, over: Partial<VideoJob> = {}): VideoJob {
+  return {
+    id,
+    camera: `upload-${id}`,
+    fileName: `${id}.mp4`,
+    bytes: 1234,
+    container: 'mov,mp4,m4a,3gp,3g2,mj2',
+    codec: 'h264',
+    width: 640,
+    height: 480,
+    durationS: 12,
+    startAt: createdAt - 12_000,
+    state: 'processing',
+    progress: { percent: 10, frames: 6, totalFrames: 60, redacted: 5, etaS: 3, speedX: 4 },
+    error: null,
+    createdAt,
+    finishedAt: null,
     ...over,
   };
 }
@@ -131,5 +152,44 @@ describe.each(storeTargets('history'))('Store contract (recordings, track summar
       expect((await s.inRange('gate', T0 + 8_000, T0 + 10_000)).map((x) => x.trackId)).toEqual(['gate:1']);
       expect(await s.prune(T0 + 9_001)).toBe(1);
       expect(await s.thumbnail('gate:1', 'crop')).toBeNull();
+    }));
+
+  it('keeps video jobs across processes: newest first, cancel requests reach the owner, a stale job fails to exactly one caller', () =>
+    withStore(target, async (store) => {
+      const v = store.videoJobs;
+      expect(await v.save(videoJob('a', T0), 'web-1', T0)).toEqual({ cancelRequested: false });
+      await v.save(videoJob('b', T0 + 1_000), 'web-2', T0 + 1_000);
+      await v.save(videoJob('c', T0 + 2_000, { state: 'done', finishedAt: T0 + 5_000 }), 'web-1', T0 + 5_000);
+      expect((await v.list()).map((j) => j.id)).toEqual(['c', 'b', 'a']);
+      expect(await v.get('a')).toEqual(videoJob('a', T0));
+      expect(await v.get('nope')).toBeNull();
+      // Progress replaces the stored job; a cancel asked elsewhere comes back to the owner at its next save.
+      const moved = videoJob('b', T0 + 1_000, { progress: { percent: 50, frames: 30, totalFrames: 60, redacted: 29, etaS: 1, speedX: 5 } });
+      expect(await v.requestCancel('b')).toBe(true);
+      expect(await v.requestCancel('c')).toBe(false);
+      expect(await v.save(moved, 'web-2', T0 + 3_000)).toEqual({ cancelRequested: true });
+      expect((await v.get('b'))?.progress.percent).toBe(50);
+      // a's heartbeat (T0) stopped; b's (T0 + 3 000) did not; c is done.
+      const failed = await v.failStale(T0 + 2_000, 'interrupted: the server stopped before the job finished', T0 + 60_000);
+      expect(failed.map((j) => [j.id, j.state, j.error, j.finishedAt])).toEqual([['a', 'failed', 'interrupted: the server stopped before the job finished', T0 + 60_000]]);
+      expect(await v.failStale(T0 + 2_000, 'again', T0 + 61_000)).toEqual([]);
+      expect((await v.get('a'))?.state).toBe('failed');
+      expect((await v.get('b'))?.state).toBe('processing');
+    }));
+
+  it('keeps exports, newest first, and fails those a dead process left processing', () =>
+    withStore(target, async (store) => {
+      const x = store.exports;
+      const base = { camera: 'gate', from: T0, to: T0 + 60_000, reason: 'incident 42', requestedBy: 'anonymous', state: 'processing' as const, error: null, mp4Sha256: null, mp4Bytes: null, files: null, finishedAt: null };
+      await x.insert({ ...base, id: 'ex-old', createdAt: T0 });
+      await x.insert({ ...base, id: 'ex-new', createdAt: T0 + 10_000 });
+      await x.insert({ ...base, id: 'ex-done', createdAt: T0 + 1_000 });
+      await x.finish('ex-done', { state: 'done', error: null, mp4Sha256: 'ab'.repeat(32), mp4Bytes: 10, hasPdf: true, at: T0 + 2_000 });
+      expect((await x.list()).map((e) => e.id)).toEqual(['ex-new', 'ex-done', 'ex-old']);
+      expect((await x.get('ex-done'))?.files).toEqual({ mp4: '/api/exports/ex-done/clip.mp4', html: '/api/exports/ex-done/report.html', pdf: '/api/exports/ex-done/report.pdf' });
+      expect(await x.failInterrupted(T0 + 5_000, 'interrupted', T0 + 20_000)).toEqual(['ex-old']);
+      expect(await x.get('ex-old')).toMatchObject({ state: 'failed', error: 'interrupted', finishedAt: T0 + 20_000 });
+      expect((await x.get('ex-new'))?.state).toBe('processing');
+      expect((await x.get('ex-done'))?.state).toBe('done');
     }));
 });

@@ -12,9 +12,9 @@ export interface TestRuntime {
   close(): Promise<void>;
 }
 
-/** An embedded ChronoTrace on a free port with its own data folder (removed on close). */
-export async function startTestRuntime(cameras: CameraConfigInput[], env: Record<string, string> = {}): Promise<TestRuntime> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ct-test-'));
+/** An embedded ChronoTrace on a free port with its own data folder (removed on close), or `dataDir` when given (kept). */
+export async function startTestRuntime(cameras: CameraConfigInput[], env: Record<string, string> = {}, dataDirOf?: string): Promise<TestRuntime> {
+  const dataDir = dataDirOf ?? (await mkdtemp(join(tmpdir(), 'ct-test-')));
   const runtime = await Runtime.start({
     env: parseEnv({ MODE: 'embedded', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', WEBRTC: 'off', RECORDING: 'off', ...env }),
     config: validateStreamsConfig({ cameras }),
@@ -25,7 +25,7 @@ export async function startTestRuntime(cameras: CameraConfigInput[], env: Record
     dataDir,
     close: async () => {
       await runtime.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!dataDirOf) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -128,6 +128,15 @@ export class ExportService {
     }
   }
 
+  /**
+   * Fails the exports a dead process left 'processing' (requested before `before`: every one in
+   * embedded mode, where this process makes them all). Their holds stay: they still refer to the range.
+   */
+  async start(before: number): Promise<void> {
+    const ids = await this.o.store.exports.failInterrupted(before, 'interrupted: the server stopped before the export finished; request it again', Date.now());
+    if (ids.length) this.o.log.warn({ exports: ids }, 'exports interrupted by a restart marked failed');
+  }
+
   /** Waits for exports in progress. */
   async close(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);

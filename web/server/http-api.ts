@@ -139,9 +139,9 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
     res.setHeader('location', `/api/videos/${r.job.id}`);
     sendJson(res, 202, r.job);
   });
-  route('GET', '/api/videos', 'history:read', async (_req, res) => sendJson(res, 200, s.videos.list()));
+  route('GET', '/api/videos', 'history:read', async (_req, res) => sendJson(res, 200, await s.videos.list()));
   route('GET', '/api/videos/:id', 'history:read', async (_req, res, p) => {
-    const job = s.videos.get(p.id!);
+    const job = await s.videos.get(p.id!);
     if (!job) return sendError(res, 404, `no video job "${p.id}"`);
     sendJson(res, 200, job);
   });

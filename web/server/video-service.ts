@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { cameraSchema, type VideoJob } from '@chronotrace/contracts';
-import type { Logger } from '@chronotrace/platform';
+import type { Logger, Store } from '@chronotrace/platform';
 import { FfprobeMissingError, probeVideo, uploadCamera, type FfmpegBinary, type VideoJobRunner, type VideoLimits } from '@chronotrace/media-server';
 import type { CameraService } from './camera-service';
 
@@ -20,6 +20,14 @@ export interface VideoServiceOptions {
   log: Logger;
   /** Tells every browser (Socket.io `videoJob`). */
   broadcast: (job: VideoJob) => void;
+  /** Where jobs are kept across restarts and seen by every web replica. */
+  store: Pick<Store, 'videoJobs'>;
+  /** This process (the owner of the jobs it runs). */
+  instance: string;
+  /** A running job's heartbeat (its progress saved, a cancel asked elsewhere picked up). Default 5 000 ms. */
+  heartbeatMs?: number;
+  /** A job whose heartbeat is older than this was interrupted (its process died). Default 60 000 ms. */
+  staleMs?: number;
   /** Makes this process's stages see a new camera at once (embedded mode). */
   refreshCatalog?: () => Promise<void>;
   /** An upload's frames are all in: its recorder finishes the last segment (embedded mode). */
@@ -32,8 +40,9 @@ export interface VideoServiceOptions {
 
 export type UploadOutcome = { ok: true; job: VideoJob } | { ok: false; status: 400 | 413 | 415 | 422 | 503; error: string; details?: string[] };
 
-/** Jobs remembered (the newest); older finished ones are forgotten. */
+/** Jobs remembered in memory and listed (the newest); older ones stay in the store. */
 const MAX_JOBS = 200;
+const INTERRUPTED = 'interrupted: the server stopped before the job finished; upload the file again';
 
 /**
  * Uploaded videos: POST /api/videos streams the file part to disk (never whole in memory) with a size
@@ -48,15 +57,55 @@ export class VideoService {
   private closed = false;
   /** Second purges not yet run (run at once on close). */
   private readonly pendingPurges = new Set<() => Promise<void>>();
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: VideoServiceOptions) {}
 
-  list(): VideoJob[] {
-    return [...this.jobs.values()].sort((a, b) => b.createdAt - a.createdAt);
+  /**
+   * Fails and cleans up the jobs whose process died mid-way (their heartbeat stopped): their camera,
+   * tracks and recording are removed and the file deleted, as for a failed job. Then beats this
+   * process's own jobs' heartbeat.
+   */
+  async start(): Promise<void> {
+    const now = Date.now();
+    const stale = await this.o.store.videoJobs.failStale(now - (this.o.staleMs ?? 60_000), INTERRUPTED, now);
+    for (const job of stale) {
+      this.o.log.warn({ job: job.id, camera: job.camera, file: job.fileName }, 'video job interrupted by a restart: cleaning up');
+      const dir = join(this.o.mediaRoot, 'uploads');
+      await Promise.all([rm(join(dir, `${job.id}.part`), { force: true }), rm(join(dir, `${job.id}.video`), { force: true })]);
+      await this.cleanUp(job);
+      this.o.broadcast(job);
+    }
+    this.heartbeat = setInterval(() => void this.beat(), this.o.heartbeatMs ?? 5_000);
+    this.heartbeat.unref();
   }
 
-  get(id: string): VideoJob | undefined {
-    return this.jobs.get(id);
+  /** Saves each running job's progress; cancels those a cancel was asked for elsewhere. */
+  private async beat(): Promise<void> {
+    for (const job of this.jobs.values()) {
+      if (job.state !== 'processing') continue;
+      const r = await this.save(job);
+      if (r?.cancelRequested) await this.cancel(job.id);
+    }
+  }
+
+  private async save(job: VideoJob): Promise<{ cancelRequested: boolean } | null> {
+    try {
+      return await this.o.store.videoJobs.save({ ...job, progress: { ...job.progress } }, this.o.instance, Date.now());
+    } catch (err) {
+      this.o.log.warn({ err, job: job.id }, 'video job not saved');
+      return null;
+    }
+  }
+
+  /** Newest first: every replica's jobs from the store, this process's running ones as they are now. */
+  async list(): Promise<VideoJob[]> {
+    const stored = await this.o.store.videoJobs.list(MAX_JOBS);
+    return stored.map((j) => this.jobs.get(j.id) ?? j);
+  }
+
+  async get(id: string): Promise<VideoJob | undefined> {
+    return this.jobs.get(id) ?? (await this.o.store.videoJobs.get(id)) ?? undefined;
   }
 
   async upload(req: IncomingMessage): Promise<UploadOutcome> {
@@ -114,16 +163,20 @@ export class VideoService {
     await this.o.refreshCatalog?.();
     this.jobs.set(id, job);
     this.trim();
+    await this.save(job);
     this.o.log.info({ job: id, camera: job.camera, file: job.fileName, bytes: job.bytes, durationS: job.durationS, codec: job.codec }, 'video uploaded');
     this.enqueue(() => this.process(job, path, p));
     this.o.broadcast({ ...job });
     return { ok: true, job: { ...job, progress: { ...job.progress } } };
   }
 
-  /** Cancels a job waiting or running: it ends 'cancelled' and leaves nothing stored. */
+  /** Cancels a job waiting or running: it ends 'cancelled' and leaves nothing stored. Another replica's job is asked to (at its next heartbeat). */
   async cancel(id: string): Promise<'cancelled' | 'ended' | 'unknown'> {
     const job = this.jobs.get(id);
-    if (!job) return 'unknown';
+    if (!job) {
+      if (await this.o.store.videoJobs.requestCancel(id)) return 'cancelled';
+      return (await this.o.store.videoJobs.get(id)) ? 'ended' : 'unknown';
+    }
     if (job.state !== 'processing') return 'ended';
     job.state = 'cancelled';
     this.o.runner.cancel(id);
@@ -150,6 +203,7 @@ export class VideoService {
     if (job.state === 'cancelled') {
       await rm(path, { force: true });
       await this.cleanUp(job);
+      await this.save(job);
       return;
     }
     // The end is told here, once the recording's last segment is indexed (or the job is cleaned up), not by the runner.
@@ -160,6 +214,7 @@ export class VideoService {
       await this.o.finishRecording?.(job.camera).catch((err: unknown) => this.o.log.warn({ err, job: job.id }, 'could not finish the upload recording'));
     } else await this.cleanUp(job);
     job.state = state;
+    await this.save(job);
     this.o.broadcast({ ...job, progress: { ...job.progress } });
   }
 
@@ -237,7 +292,7 @@ export class VideoService {
 
   private trim(): void {
     if (this.jobs.size <= MAX_JOBS) return;
-    for (const j of this.list().reverse()) {
+    for (const j of [...this.jobs.values()].sort((a, b) => a.createdAt - b.createdAt)) {
       if (this.jobs.size <= MAX_JOBS) break;
       if (j.state !== 'processing') this.jobs.delete(j.id);
     }
@@ -246,6 +301,7 @@ export class VideoService {
   /** Cancels running jobs (their uploads are removed). */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.heartbeat);
     for (const j of this.jobs.values()) if (j.state === 'processing') await this.cancel(j.id);
     while (this.active > 0) await new Promise((r) => setTimeout(r, 50));
     for (const p of this.pendingPurges) await p();

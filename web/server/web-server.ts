@@ -90,6 +90,10 @@ export class WebServer {
       mediaRoot: o.mediaRoot,
       log: o.log.child({ component: 'videos' }),
       broadcast: (job) => this.wall.io.emit('videoJob', job),
+      store: o.store,
+      instance: o.instance,
+      // One process runs every job in embedded mode: any job still processing at start died with the last one.
+      staleMs: o.mode === 'embedded' ? 0 : 60_000,
     });
     this.exports = new ExportService({
       store: o.store,
@@ -166,6 +170,9 @@ export class WebServer {
     const server = new WebServer(o, ui);
     await server.health.start();
     await server.wall.start();
+    await server.videos.start();
+    // Exports take seconds to minutes: in distributed mode one older than an hour is no longer being made.
+    await server.exports.start(o.mode === 'embedded' ? Date.now() : Date.now() - 3_600_000);
     server.unsubscribe.push(
       o.cameras.onChange(() => void server.wall.broadcastCameras()),
       o.queries.onChange(() => {

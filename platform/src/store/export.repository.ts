@@ -70,4 +70,9 @@ export class SqlExportRepository implements ExportRepository {
     const rows = await this.db.query<ExportRow>(`SELECT ${COLUMNS} FROM exports ORDER BY created_at DESC, id DESC LIMIT $1`, [listLimit(limit)]);
     return rows.map(toExport);
   }
+
+  async failInterrupted(before: number, error: string, at: number): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(`UPDATE exports SET state = 'failed', error = $2, finished_at = $3 WHERE state = 'processing' AND created_at < $1 RETURNING id`, [before, error, at]);
+    return rows.map((r) => r.id);
+  }
 }

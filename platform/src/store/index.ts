@@ -20,3 +20,4 @@ export * from './lease.repository';
 export * from './recording.repository';
 export * from './track-summary.repository';
 export * from './export.repository';
+export * from './video-job.repository';

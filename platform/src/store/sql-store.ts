@@ -13,8 +13,9 @@ import { SqlPublishTokenRepository } from './publish-token.repository';
 import { SqlLeaseRepository } from './lease.repository';
 import { SqlRecordingRepository } from './recording.repository';
 import { SqlExportRepository } from './export.repository';
+import { SqlVideoJobRepository } from './video-job.repository';
 import { SqlTrackSummaryRepository } from './track-summary.repository';
-import type { ExportRepository, RecordingRepository, TrackSummaryRepository, AlertRepository, CameraRepository, HealthEventRepository, LeaseRepository, PublishTokenRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
+import type { VideoJobRepository, ExportRepository, RecordingRepository, TrackSummaryRepository, AlertRepository, CameraRepository, HealthEventRepository, LeaseRepository, PublishTokenRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
 
 /**
  * The Store written once against SqlDatabase; PgliteStore and PostgresStore only supply the
@@ -34,6 +35,7 @@ export abstract class SqlStore implements Store {
   readonly webhooks: WebhookRepository;
   readonly recordings: RecordingRepository;
   readonly exports: ExportRepository;
+  readonly videoJobs: VideoJobRepository;
   readonly trackSummaries: TrackSummaryRepository;
   #closing: Promise<void> | undefined;
 
@@ -54,6 +56,7 @@ export abstract class SqlStore implements Store {
     this.webhooks = new SqlWebhookRepository(db);
     this.recordings = new SqlRecordingRepository(db);
     this.exports = new SqlExportRepository(db);
+    this.videoJobs = new SqlVideoJobRepository(db);
     this.trackSummaries = new SqlTrackSummaryRepository(db);
   }
 

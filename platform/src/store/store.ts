@@ -1,4 +1,4 @@
-import type { EvidenceExport, ColorPart, RecordingHold, RecordingSegment, TrackSummary, Alert, AlertMessage, CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion, SceneTrack, StandingQuery, Track, Webhook, WebhookPayload } from '@chronotrace/contracts';
+import type { VideoJob, EvidenceExport, ColorPart, RecordingHold, RecordingSegment, TrackSummary, Alert, AlertMessage, CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion, SceneTrack, StandingQuery, Track, Webhook, WebhookPayload } from '@chronotrace/contracts';
 
 /** One frame's redaction, kept as the audit trail of what was hidden and by which models. */
 export interface RedactionRecord {
@@ -309,9 +309,25 @@ export interface ExportRepository {
   get(id: string): Promise<EvidenceExport | null>;
   /** Newest first. */
   list(limit?: number): Promise<EvidenceExport[]>;
+  /** Fails (with `error`) every export still processing that was requested before `before` (its process died); returns their ids. */
+  failInterrupted(before: number, error: string, at: number): Promise<string[]>;
+}
+
+/** Uploaded-video jobs, across restarts and web replicas. */
+export interface VideoJobRepository {
+  /** Inserts or replaces the job, owned by `owner`, beating its heartbeat at `at`; tells whether a cancel was asked for. */
+  save(job: VideoJob, owner: string, at: number): Promise<{ cancelRequested: boolean }>;
+  get(id: string): Promise<VideoJob | null>;
+  /** Newest first. */
+  list(limit?: number): Promise<VideoJob[]>;
+  /** Asks the owner of a job still processing to cancel it; false when it is not processing. */
+  requestCancel(id: string): Promise<boolean>;
+  /** Fails (with `error`) every job processing whose heartbeat is older than `before`, and returns them: each to exactly one caller. */
+  failStale(before: number, error: string, at: number): Promise<VideoJob[]>;
 }
 
 export interface Store {
+  readonly videoJobs: VideoJobRepository;
   readonly exports: ExportRepository;
   readonly recordings: RecordingRepository;
   readonly trackSummaries: TrackSummaryRepository;
