@@ -30,6 +30,8 @@ export interface RecordingSegment {
   keyframes: number;
   width: number;
   height: number;
+  /** In object storage (MEDIA_STORE=s3) under the same key as `path`, no longer under the media root. Absent: on disk. */
+  archived?: true;
 }
 
 /** A time range of a camera's recording that pruning must keep (an export, an incident). */

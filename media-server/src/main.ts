@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import type { CameraConfig } from '@chronotrace/contracts';
-import { CameraCatalog, createLogger, env, exitAfterDrainOnSignal, loadStreamsConfig, mediaRootOf, openPorts, seedCamerasFromConfig, sendError, webRtcNetworkOf, type Bus, type Logger } from '@chronotrace/platform';
+import { CameraCatalog, createLogger, env, exitAfterDrainOnSignal, loadStreamsConfig, mediaRootOf, openArchive, openPorts, seedCamerasFromConfig, sendError, webRtcNetworkOf, type Bus, type Logger } from '@chronotrace/platform';
 import { CameraReconciler } from './camera-reconciler';
 import { resolveFfmpeg } from './ffmpeg-binary';
 import { startIngest } from './index';
@@ -73,6 +73,8 @@ export async function main(): Promise<IngestService> {
   logger.info({ host: e.MEDIA_HTTP_HOST, port: e.MEDIA_HTTP_PORT }, 'WHIP endpoint listening');
   // The redacted recording of every camera: one recorder process (this one) for the deployment.
   let recording: RecordingService | null = null;
+  // MEDIA_STORE=s3: segments move to object storage once indexed, where every web replica reads them.
+  const archive = e.RECORDING === 'on' ? await openArchive(e) : null;
   if (e.RECORDING === 'on') {
     const rec = new RecordingService({
       recordings: ports.store.recordings,
@@ -81,6 +83,7 @@ export async function main(): Promise<IngestService> {
       root: mediaRootOf(e),
       log: logger.child({ component: 'recording' }),
       minFreeBytes: e.RECORDING_MIN_FREE_MB * 1024 ** 2,
+      ...(archive ? { archive } : {}),
     });
     await rec.start(ports.bus);
     catalog.on('change', () => void rec.sync());
@@ -88,6 +91,7 @@ export async function main(): Promise<IngestService> {
   }
   const ingest = await runIngestProcess({ bus: ports.bus, cameras: [], logger, whip, onClosed: async () => {
     await recording?.close();
+    archive?.close();
     http.close();
     catalog.close();
     await ports.store.close();

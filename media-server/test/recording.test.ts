@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { cameraSchema, type CameraRecord, type RecordingSegment } from '@chronotrace/contracts';
-import { InProcessBus, createLogger, openStore, parseEnv, type SqlStore } from '@chronotrace/platform';
+import { InProcessBus, MediaFiles, S3ObjectStore, createLogger, openStore, parseEnv, type SqlStore } from '@chronotrace/platform';
+import { startS3, type TestS3 } from '../../test/support/s3-server';
 import { resolveFfmpeg } from '../src/ffmpeg-binary';
 import { RecordingService } from '../src/recording/recording-service';
 import { vodPlaylist } from '../src/recording/hls-playlist';
@@ -173,6 +174,75 @@ describe('RecordingService', () => {
     await s.checkDisk();
     await waitFor('recording again', async () => (await store.recordings.list('dock')).length > before, 40_000);
     expect((await s.health('dock')).state).toBe('recording');
+  });
+});
+
+describe('RecordingService with MEDIA_STORE=s3 (an S3-compatible server)', () => {
+  let s3: TestS3;
+  let store: SqlStore;
+  let root: string;
+  let service: RecordingService | null = null;
+  let stop: (() => void) | null = null;
+  beforeAll(async () => {
+    s3 = await startS3();
+  });
+  afterAll(async () => {
+    stop?.();
+    await service?.close();
+    await store?.close();
+    await s3?.close();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('moves each indexed segment to the bucket (init first), plays it from there, prunes it there, and a restart keeps it', async () => {
+    const archive = await S3ObjectStore.open({ bucket: s3.bucket, endpoint: s3.endpoint, region: 'us-east-1', credentials: s3.credentials, prefix: 'ct/' });
+    store = await openStore({ kind: 'pglite' });
+    root = await mkdtemp(join(tmpdir(), 'ct-rec-s3-'));
+    let now = Date.now();
+    const cams = [camera('dock', { retainDays: 1 })];
+    const open = async (): Promise<RecordingService> => {
+      const r = new RecordingService({ recordings: store.recordings, cameras: () => cams, ffmpeg: resolveFfmpeg, root, log, minFreeBytes: 0, archive, archiveEveryMs: 200, now: () => now, pruneEveryMs: 3_600_000 });
+      await r.start(new InProcessBus());
+      return r;
+    };
+    service = await open();
+    const s = service;
+    stop = pace(frames, 10, (jpeg, at) => s.push('dock', jpeg, at));
+    const archived = await waitFor('3 archived segments', async () => {
+      const l = (await store.recordings.list('dock')).filter((x) => x.archived);
+      return l.length >= 3 ? l : undefined;
+    }, 40_000);
+    stop();
+    stop = null;
+    // The local copies are gone; the bucket has them and their init segment, and they play from there.
+    const media = new MediaFiles(root, archive);
+    const copy = await mkdtemp(join(tmpdir(), 'ct-rec-s3-copy-'));
+    for (const seg of archived.slice(0, 3)) {
+      expect(existsSync(join(root, seg.path))).toBe(false);
+      for (const key of [seg.initPath, seg.path]) {
+        await run('mkdir', ['-p', join(copy, key, '..')]);
+        expect(await archive.download(key, join(copy, key))).toBe(true);
+      }
+      expect(await decodedFrames(copy, seg)).toBe(seg.frames);
+      const body = await media.get(seg.path);
+      expect(body?.bytes).toBe(seg.bytes);
+      body?.stream.destroy();
+    }
+    await rm(copy, { recursive: true, force: true });
+    expect(s.stats().archived).toMatchObject({ segments: expect.any(Number), failures: 0 });
+
+    // A restart keeps archived rows (their files are not on this disk, and that is right).
+    await s.close();
+    service = await open();
+    const kept = (await store.recordings.list('dock')).filter((x) => x.archived).map((x) => x.id);
+    expect(kept).toEqual(expect.arrayContaining(archived.map((x) => x.id)));
+
+    // Retention deletes archived segments from the bucket, not only their rows.
+    now += 2 * 86_400_000;
+    await service.prune();
+    expect(await store.recordings.list('dock')).toEqual([]);
+    for (const seg of archived) expect(await archive.get(seg.path)).toBeNull();
+    archive.close();
   });
 });
 

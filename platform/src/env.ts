@@ -90,6 +90,20 @@ const baseEnvSchema = z.object({
   RECORDING: z.enum(['on', 'off']).default('on'),
   /** Where recordings, thumbnails and exports are kept. Default DATA_DIR/media. */
   MEDIA_ROOT: z.string().min(1).optional(),
+  /**
+   * local: recordings and exports stay under MEDIA_ROOT. s3: they move to S3-compatible object storage
+   * once written (MEDIA_ROOT is then a spool), so every process of a distributed deployment reads them. Default local.
+   */
+  MEDIA_STORE: z.enum(['local', 's3']).default('local'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3–63 lower-case letters, digits, dots, hyphens)').optional(),
+  /** An S3-compatible endpoint (MinIO, Ceph, …). Absent: AWS S3 in S3_REGION. */
+  S3_ENDPOINT: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s):// URL').optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Key prefix inside the bucket, ending with "/". Default chronotrace/. */
+  S3_PREFIX: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'must be path segments each ending with "/", e.g. chronotrace/').default('chronotrace/'),
+  /** Static credentials; absent: the AWS SDK's usual chain (env, profile, instance role). */
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   /** Recording stops with a health error when the media root has less free space than this (MB). Default 1024. */
   RECORDING_MIN_FREE_MB: z.coerce.number().min(0).max(10_000_000).default(1024),
   /** Largest uploaded video (POST /api/videos), MB. Default 2048. */
@@ -155,6 +169,10 @@ export const envSchema = baseEnvSchema.superRefine((e, ctx) => {
   }
   if (e.EMBEDDER === 'clip-onnx' && !e.CLIP_MODEL_DIR) ctx.addIssue({ code: 'custom', path: ['CLIP_MODEL_DIR'], message: 'required when EMBEDDER=clip-onnx' });
   if (e.EMBEDDER === 'bedrock-nova' && !e.BEDROCK_REGION) ctx.addIssue({ code: 'custom', path: ['BEDROCK_REGION'], message: 'required when EMBEDDER=bedrock-nova' });
+  if (e.MEDIA_STORE === 's3' && !e.S3_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when MEDIA_STORE=s3' });
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [e.S3_ACCESS_KEY_ID === undefined ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together' });
+  }
   if (e.VECTOR_INDEX === 'qdrant' && !e.QDRANT_URL) ctx.addIssue({ code: 'custom', path: ['QDRANT_URL'], message: 'required when VECTOR_INDEX=qdrant' });
 });
 

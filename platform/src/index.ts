@@ -12,3 +12,4 @@ export * from './backoff';
 export * from './process-supervisor';
 export * from './http-json';
 export * from './vector/index';
+export * from './media/index';

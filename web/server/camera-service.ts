@@ -1,7 +1,5 @@
 import { cameraSchema, formatIssues, type CameraConfig, type CameraRecord, type StreamsConfig } from '@chronotrace/contracts';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { seedCamerasFromConfig, type Logger, type Store } from '@chronotrace/platform';
+import { seedCamerasFromConfig, type Logger, type MediaFiles, type Store } from '@chronotrace/platform';
 
 export type AddCameraResult =
   | { ok: true; camera: CameraRecord }
@@ -56,7 +54,7 @@ export class CameraService {
   }
 
   /** A virtual camera of a cancelled or failed upload: the record and everything stored under it. */
-  async purgeUploadCamera(id: string, mediaRoot: string): Promise<void> {
+  async purgeUploadCamera(id: string, media: MediaFiles): Promise<void> {
     const rec = await this.store.cameras.get(id);
     if (rec && rec.origin !== 'upload') throw new Error(`camera "${id}" is not an upload's`);
     await this.store.cameras.delete(id);
@@ -65,7 +63,7 @@ export class CameraService {
     await this.store.scene.deleteCamera(id);
     const segments = await this.store.recordings.list(id);
     await this.store.recordings.delete(id, segments);
-    await rm(join(mediaRoot, 'recordings', id), { recursive: true, force: true });
+    await media.deletePrefix(`recordings/${id}/`);
     this.changed();
   }
 

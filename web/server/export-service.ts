@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { formatIssues, newExportSchema, processTimeZone, type Alert, type EvidenceExport, type TrackSummary } from '@chronotrace/contracts';
-import type { Logger, Store } from '@chronotrace/platform';
+import type { Logger, MediaFiles, Store } from '@chronotrace/platform';
 import { buildEvidenceClip, type FfmpegBinary } from '@chronotrace/media-server';
 import type { CameraService } from './camera-service';
 
@@ -10,7 +10,8 @@ export interface ExportServiceOptions {
   store: Pick<Store, 'exports' | 'recordings' | 'alerts' | 'trackSummaries'>;
   cameras: CameraService;
   ffmpeg: () => Promise<FfmpegBinary>;
-  mediaRoot: string;
+  /** Recordings are read here (staged to disk when archived); exports are written under its root, then archived when it has an archive. */
+  media: MediaFiles;
   log: Logger;
   /** Prints HTML to PDF (Chromium); null when none is available (the export then has HTML only). */
   printPdf: ((html: string, out: string) => Promise<void>) | null;
@@ -20,9 +21,14 @@ export interface ExportServiceOptions {
 
 export type CreateExportOutcome = { ok: true; export: EvidenceExport } | { ok: false; status: 400 | 404 | 422; error: string; details?: string[] };
 
-/** Evidence files live under `<mediaRoot>/exports/<id>/`. */
+/** Evidence files are made under `<mediaRoot>/exports/<id>/` (then archived with MEDIA_STORE=s3). */
 export function exportDir(mediaRoot: string, id: string): string {
   return join(mediaRoot, 'exports', id);
+}
+
+/** The media key of an export's file. */
+export function exportKey(id: string, file: string): string {
+  return `exports/${id}/${file}`;
 }
 
 function time(v: number | string): number {
@@ -89,11 +95,22 @@ export class ExportService {
   }
 
   private async produce(e: EvidenceExport, cameraName: string, timeZone: string): Promise<void> {
-    const dir = exportDir(this.o.mediaRoot, e.id);
+    const dir = exportDir(this.o.media.root, e.id);
+    const stage = join(dir, 'segments');
     try {
       await mkdir(dir, { recursive: true });
       const segments = await this.o.store.recordings.list(e.camera, { from: e.from, to: e.to });
-      const clip = await buildEvidenceClip({ ffmpeg: await this.o.ffmpeg(), root: this.o.mediaRoot, segments, from: e.from, to: e.to, cameraName, timeZone, out: join(dir, 'clip.mp4') });
+      // Archived segments are read from a local copy (ffmpeg reads files).
+      let root = this.o.media.root;
+      if (segments.some((s) => s.archived)) {
+        root = stage;
+        for (const key of new Set(segments.flatMap((s) => [s.initPath, s.path]))) {
+          await mkdir(dirname(join(stage, key)), { recursive: true });
+          if (!(await this.o.media.download(key, join(stage, key)))) throw new Error(`recording file ${key} is gone`);
+        }
+      }
+      const clip = await buildEvidenceClip({ ffmpeg: await this.o.ffmpeg(), root, segments, from: e.from, to: e.to, cameraName, timeZone, out: join(dir, 'clip.mp4') });
+      await rm(stage, { recursive: true, force: true });
       const [alerts, tracks] = await Promise.all([
         this.o.store.alerts.list({ camera: e.camera, since: e.from, until: e.to, limit: 500 }),
         this.o.store.trackSummaries.inRange(e.camera, e.from, e.to, 500),
@@ -119,12 +136,19 @@ export class ExportService {
           this.o.log.warn({ err, export: e.id }, 'could not print the report to PDF (HTML only)');
         }
       }
+      // With an archive the files go there (every web replica serves them), and the local copies go.
+      const archive = this.o.media.archive;
+      if (archive) {
+        for (const f of ['clip.mp4', 'report.html', ...(hasPdf ? ['report.pdf'] : [])]) await archive.putFile(exportKey(e.id, f), join(dir, f));
+        await rm(dir, { recursive: true, force: true });
+      }
       await this.o.store.exports.finish(e.id, { state: 'done', error: null, mp4Sha256: clip.sha256, mp4Bytes: clip.bytes, hasPdf, at: Date.now() });
       this.o.log.info({ export: e.id, bytes: clip.bytes, sha256: clip.sha256, alerts: alerts.length, tracks: tracks.length, pdf: hasPdf }, 'export done');
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       this.o.log.error({ err, export: e.id }, 'export failed');
       await this.o.store.exports.finish(e.id, { state: 'failed', error: error.slice(0, 500), mp4Sha256: null, mp4Bytes: null, hasPdf: false, at: Date.now() }).catch(() => undefined);
+      await rm(stage, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 

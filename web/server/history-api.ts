@@ -1,17 +1,14 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RecordingHealth, RecordingIndexResponse, RecordingSegment, TimelineResponse } from '@chronotrace/contracts';
-import { sendError, sendJson, type Store } from '@chronotrace/platform';
+import { sendError, sendJson, type MediaFiles, type ObjectBody, type Store } from '@chronotrace/platform';
 import { vodPlaylist } from '@chronotrace/media-server';
 import type { SearchService } from '@chronotrace/pipeline';
 
 export interface HistoryServices {
   store: Pick<Store, 'recordings' | 'trackSummaries' | 'alerts'>;
   search: SearchService;
-  /** The media root recordings are under (shared with the recorder). */
-  mediaRoot: string;
+  /** Recorded media: under the media root (shared with the recorder), else in the archive. */
+  media: MediaFiles;
   /** The recorder's view of a camera (embedded mode), or null when it runs in another process. */
   recordingHealth: ((camera: string) => Promise<RecordingHealth>) | null;
 }
@@ -95,20 +92,13 @@ export function historyRoutes(s: HistoryServices) {
         const seq = Number(file.slice(4, 10));
         if (!(await s.store.recordings.get(camera, run, seq))) return sendError(res, 404, 'no such recording segment');
       } else if ((await s.store.recordings.run(camera, run)).length === 0) return sendError(res, 404, 'no such recording run');
-      const path = join(s.mediaRoot, 'recordings', camera, run, file);
-      let size: number;
-      try {
-        size = (await stat(path)).size;
-      } catch {
-        return sendError(res, 404, 'recording file is gone');
-      }
-      res.writeHead(200, {
-        'content-type': file.endsWith('.mp4') ? 'video/mp4' : 'video/iso.segment',
-        'content-length': size,
-        'cache-control': 'private, max-age=86400, immutable',
+      const body = await s.media.get(`recordings/${camera}/${run}/${file}`).catch((err: unknown) => {
+        sendError(res, 502, `the recording file could not be read: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
       });
-      if (req.method === 'HEAD') return void res.end();
-      createReadStream(path).on('error', () => res.destroy()).pipe(res);
+      if (body === undefined) return;
+      if (!body) return sendError(res, 404, 'recording file is gone');
+      sendMedia(req, res, body, { 'content-type': file.endsWith('.mp4') ? 'video/mp4' : 'video/iso.segment', 'cache-control': 'private, max-age=86400, immutable' });
     },
 
     async timeline(res: ServerResponse, url: URL, camera: string): Promise<void> {
@@ -145,4 +135,14 @@ export function historyRoutes(s: HistoryServices) {
       sendJson(res, 200, body);
     },
   };
+}
+
+/** Streams a media object with its length (HEAD: the headers only); a read failure mid-way aborts the response. */
+export function sendMedia(req: IncomingMessage, res: ServerResponse, body: ObjectBody, headers: Record<string, string>): void {
+  res.writeHead(200, { ...headers, 'content-length': body.bytes });
+  if (req.method === 'HEAD') {
+    body.stream.destroy();
+    return void res.end();
+  }
+  body.stream.on('error', () => res.destroy()).pipe(res);
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CAMERA_ID_PATTERN, alertListQuerySchema, compileQuerySchema, formatIssues, type CameraRecord, type CameraView, type PublishTokenIssued, type SystemHealth } from '@chronotrace/contracts';
-import type { AlertRepository, Logger, SceneRepository } from '@chronotrace/platform';
+import type { AlertRepository, Logger, MediaFiles, SceneRepository } from '@chronotrace/platform';
 import type { AccessPolicy, ApiAction } from './auth';
 import { redactSource, type CameraService } from './camera-service';
 import type { HealthBoard } from './health-board';
@@ -9,12 +9,9 @@ import { readJsonBody, sendError, sendJson } from '@chronotrace/platform';
 import type { QueryService } from './query-service';
 import type { PublishTokens } from '@chronotrace/media-server';
 import type { WebhookDispatcher } from './webhook-dispatcher';
-import type { historyRoutes } from './history-api';
+import { sendMedia, type historyRoutes } from './history-api';
 import type { VideoService } from './video-service';
-import { exportDir, type ExportService } from './export-service';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { exportKey, type ExportService } from './export-service';
 
 export interface ApiServices {
   cameras: CameraService;
@@ -41,7 +38,8 @@ export interface ApiServices {
   /** Uploaded videos and their jobs. */
   videos: VideoService;
   exports: ExportService;
-  mediaRoot: string;
+  /** Recorded media and exports, on disk or archived. */
+  media: MediaFiles;
 }
 
 /** Ids of queries (`q-…`), alerts (`al_…`) and webhooks (`wh-…`). */
@@ -167,19 +165,13 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
     sendJson(res, 200, e);
   });
   const EXPORT_FILES: Record<string, string> = { 'clip.mp4': 'video/mp4', 'report.html': 'text/html; charset=utf-8', 'report.pdf': 'application/pdf' };
-  route('GET', '/api/exports/:id/:file', 'exports:read', async (_req, res, p) => {
+  route('GET', '/api/exports/:id/:file', 'exports:read', async (req, res, p) => {
     const type = EXPORT_FILES[p.file!];
     const e = type ? await s.exports.get(p.id!) : null;
     if (!type || !e || e.state !== 'done' || (p.file === 'report.pdf' && !e.files?.pdf)) return sendError(res, 404, `no such file of export "${p.id}"`);
-    const path = join(exportDir(s.mediaRoot, e.id), p.file!);
-    let size: number;
-    try {
-      size = (await stat(path)).size;
-    } catch {
-      return sendError(res, 404, 'the export file is gone');
-    }
-    res.writeHead(200, { 'content-type': type, 'content-length': size, 'content-disposition': `attachment; filename="${e.id}-${p.file}"`, 'cache-control': 'private, no-store' });
-    createReadStream(path).on('error', () => res.destroy()).pipe(res);
+    const body = await s.media.get(exportKey(e.id, p.file!));
+    if (!body) return sendError(res, 404, 'the export file is gone');
+    sendMedia(req, res, body, { 'content-type': type, 'content-disposition': `attachment; filename="${e.id}-${p.file}"`, 'cache-control': 'private, no-store' });
   });
 
   route('GET', '/api/tracks/:track/thumbnail.jpg', 'snapshots:read', async (_req, res, p, ctx) => s.history.thumbnail(res, ctx.url, p.track!));

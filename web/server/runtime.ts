@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { StreamsConfig } from '@chronotrace/contracts';
-import { ActivityJudge, CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, mediaRootOf, openKeyframeIndex, openPorts, webRtcNetworkOf, type Env, type Logger, type Ports, type VectorIndex } from '@chronotrace/platform';
+import { ActivityJudge, CameraCatalog, analyticsPartitionOf, createLogger, instanceId, matcherOptionsOf, mediaRootOf, openArchive, openKeyframeIndex, openPorts, webRtcNetworkOf, type Env, type Logger, type Ports, type VectorIndex } from '@chronotrace/platform';
 import { CameraReconciler, DEFAULT_VIDEO_CODECS, DEFAULT_VIDEO_CONTAINERS, IngestService, LiveVideoService, RecordingService, VideoJobRunner, WhipHub, resolveFfmpeg } from '@chronotrace/media-server';
 import { AnalyticsService, KeyframeIndexer, PrivacyService, calibrationOf, frameSimilarityOf, openEmbedder, type Embedder } from '@chronotrace/pipeline';
 import { CameraService } from './camera-service';
@@ -59,6 +59,12 @@ export class Runtime {
     const ports = o.ports ?? (await openPorts(env, `chronotrace-web-${instance}`));
     const started: { close(): unknown }[] = [];
     try {
+      // MEDIA_STORE=s3: recorded media moves to object storage once written (the bucket is checked now).
+      const archive = await openArchive(env);
+      if (archive) {
+        started.push(archive);
+        log.info({ archive: archive.where }, 'recorded media is archived to object storage');
+      }
       const cameras = new CameraService(ports.store, log.child({ component: 'cameras' }));
       await cameras.seedFromConfig(o.config);
       const catalog = new CameraCatalog(ports.store, log.child({ component: 'catalog' }));
@@ -157,6 +163,7 @@ export class Runtime {
             root: mediaRootOf(env),
             log: log.child({ component: 'recording' }),
             minFreeBytes: env.RECORDING_MIN_FREE_MB * 1024 ** 2,
+            ...(archive ? { archive } : {}),
           });
           started.push(rec);
           await rec.start(ports.bus);
@@ -252,6 +259,7 @@ export class Runtime {
         whip,
         mediaUrl: env.MODE === 'distributed' ? env.MEDIA_URL : null,
         mediaRoot: mediaRootOf(env),
+        archive,
         uploads: {
           runner,
           ffmpeg: resolveFfmpeg,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { cameraSchema, type VideoJob } from '@chronotrace/contracts';
-import type { Logger, Store } from '@chronotrace/platform';
+import type { Logger, MediaFiles, Store } from '@chronotrace/platform';
 import { FfprobeMissingError, probeVideo, uploadCamera, type FfmpegBinary, type VideoJobRunner, type VideoLimits } from '@chronotrace/media-server';
 import type { CameraService } from './camera-service';
 
@@ -16,6 +16,8 @@ export interface VideoServiceOptions {
   ffmpeg: () => Promise<FfmpegBinary>;
   /** Uploads are written to `<mediaRoot>/uploads/` while they are processed, then deleted. */
   mediaRoot: string;
+  /** Where a removed upload's recording is deleted from (disk and archive). */
+  media: MediaFiles;
   limits: VideoLimits;
   log: Logger;
   /** Tells every browser (Socket.io `videoJob`). */
@@ -226,7 +228,7 @@ export class VideoService {
   private async cleanUp(job: VideoJob): Promise<void> {
     const purge = async (): Promise<void> => {
       try {
-        await this.o.cameras.purgeUploadCamera(job.camera, this.o.mediaRoot);
+        await this.o.cameras.purgeUploadCamera(job.camera, this.o.media);
       } catch (err) {
         this.o.log.error({ err, job: job.id, camera: job.camera }, 'could not remove a cancelled or failed upload');
       }

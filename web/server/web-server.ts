@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { SystemHealth, ComponentState } from '@chronotrace/contracts';
-import type { Bus, Logger, Store, VectorIndex } from '@chronotrace/platform';
+import { MediaFiles, type Bus, type Logger, type ObjectStore, type Store, type VectorIndex } from '@chronotrace/platform';
 import { OpenAccessPolicy, type AccessPolicy } from './auth';
 import type { CameraService } from './camera-service';
 import { HealthBoard } from './health-board';
@@ -51,6 +51,8 @@ export interface WebServerOptions {
   mediaUrl?: string | null;
   /** Where recordings are (the recorder's media root; shared storage in distributed mode). */
   mediaRoot: string;
+  /** MEDIA_STORE=s3: where recorded media and exports are archived (read there once gone from the media root). */
+  archive?: ObjectStore | null;
   /** Uploaded videos: the job runner and limits (the service is built here, with the wall to tell). */
   uploads: Pick<VideoServiceOptions, 'runner' | 'limits' | 'ffmpeg' | 'refreshCatalog' | 'finishRecording' | 'discardRecording'>;
   /** The recorder's state of a camera when it runs in this process, else null. */
@@ -77,6 +79,7 @@ export class WebServer {
 
   private constructor(private readonly o: WebServerOptions, ui: NodeHandler | null) {
     const tokens = new PublishTokens(o.store);
+    const media = new MediaFiles(o.mediaRoot, o.archive ?? null);
     this.health = new HealthBoard(o.bus, o.store, o.instance, o.log.child({ component: 'health' }));
     const search = new SearchService({
       store: o.store,
@@ -88,6 +91,7 @@ export class WebServer {
       ...o.uploads,
       cameras: o.cameras,
       mediaRoot: o.mediaRoot,
+      media,
       log: o.log.child({ component: 'videos' }),
       broadcast: (job) => this.wall.io.emit('videoJob', job),
       store: o.store,
@@ -99,15 +103,15 @@ export class WebServer {
       store: o.store,
       cameras: o.cameras,
       ffmpeg: o.uploads.ffmpeg,
-      mediaRoot: o.mediaRoot,
+      media,
       log: o.log.child({ component: 'exports' }),
       printPdf: chromiumPdfPrinter(),
     });
     const api = createApi({
       videos: this.videos,
       exports: this.exports,
-      mediaRoot: o.mediaRoot,
-      history: historyRoutes({ store: o.store, search, mediaRoot: o.mediaRoot, recordingHealth: o.recordingHealth ?? null }),
+      media,
+      history: historyRoutes({ store: o.store, search, media, recordingHealth: o.recordingHealth ?? null }),
       cameras: o.cameras,
       health: this.health,
       snapshot: (c) => this.wall.snapshot(c),

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CameraRecord, RecordingHealth, RecordingSegment } from '@chronotrace/contracts';
-import type { Bus, Consumer, Logger, RecordingRepository } from '@chronotrace/platform';
+import type { Bus, Consumer, Logger, ObjectStore, RecordingRepository } from '@chronotrace/platform';
 import type { FfmpegBinary } from '../ffmpeg-binary';
 import { CameraRecorder, inspectSegment, runDir, type RunInfo } from './camera-recorder';
 import { readInit } from './fmp4';
@@ -27,6 +27,13 @@ export interface RecordingServiceOptions {
   now?: () => number;
   /** A recorder that got no frame this long finishes its segment and stops (a camera gone quiet, an upload done). Default 15 000 ms. */
   idleCloseMs?: number;
+  /**
+   * MEDIA_STORE=s3: each indexed segment (with its run's init segment) is copied here under its key,
+   * marked archived in the index, and its local copy deleted; the media root is then only a spool.
+   */
+  archive?: ObjectStore;
+  /** How often segments that could not be archived are tried again. Default 10 000 ms. */
+  archiveEveryMs?: number;
 }
 
 export interface RecordingServiceStats {
@@ -35,6 +42,7 @@ export interface RecordingServiceStats {
   freeBytes: number | null;
   pruned: { segments: number; bytes: number };
   reconciled: { adopted: number; removedFiles: number; removedRows: number };
+  archived: { segments: number; bytes: number; failures: number } | null;
 }
 
 const SEGMENT_FILE = /^seg-(\d{6})\.m4s$/;
@@ -60,6 +68,10 @@ export class RecordingService {
   private readonly pruned = { segments: 0, bytes: 0 };
   private readonly reconciled = { adopted: 0, removedFiles: 0, removedRows: 0 };
   private pruning: Promise<void> | null = null;
+  private archiving: Promise<void> | null = null;
+  private archiveAgain = false;
+  private readonly archivedInits = new Set<string>();
+  private readonly archived = { segments: 0, bytes: 0, failures: 0 };
   private readonly minFree: number;
 
   constructor(private readonly o: RecordingServiceOptions) {
@@ -91,7 +103,14 @@ export class RecordingService {
     disk.unref();
     idle.unref();
     this.timers.push(prune, disk, idle);
-    this.o.log.info({ root: this.o.root, cameras: known.size }, 'recording service started');
+    if (this.o.archive) {
+      // What a crash left unarchived goes now; then after each segment, and on a timer for retries.
+      const again = setInterval(() => void this.archive(), this.o.archiveEveryMs ?? 10_000);
+      again.unref();
+      this.timers.push(again);
+      void this.archive();
+    }
+    this.o.log.info({ root: this.o.root, cameras: known.size, archive: this.o.archive?.where ?? null }, 'recording service started');
   }
 
   /** One redacted frame: recorded if the camera records. */
@@ -120,6 +139,68 @@ export class RecordingService {
   private async index(s: RecordingSegment & { originTicks?: number }): Promise<void> {
     const { originTicks: _origin, ...segment } = s;
     await this.o.recordings.add(segment, this.now());
+    if (this.o.archive && !this.closed) void this.archive();
+  }
+
+  /** Moves indexed segments to the archive, oldest first (one pass at a time; a call during a pass runs another). */
+  archive(): Promise<void> {
+    if (!this.o.archive) return Promise.resolve();
+    if (this.archiving) {
+      this.archiveAgain = true;
+      return this.archiving;
+    }
+    this.archiving = (async () => {
+      do {
+        this.archiveAgain = false;
+        await this.archiveOnce(this.o.archive!);
+      } while (this.archiveAgain && !this.closed);
+    })().finally(() => {
+      this.archiving = null;
+    });
+    return this.archiving;
+  }
+
+  /**
+   * Order keeps the index true: the init segment, then the segment, are stored in the archive; then
+   * the row is marked archived; then the local file goes. A failure leaves the segment local (and
+   * served from there) for the next pass.
+   */
+  private async archiveOnce(archive: ObjectStore): Promise<void> {
+    for (;;) {
+      let batch: RecordingSegment[];
+      try {
+        batch = await this.o.recordings.unarchived(100);
+      } catch (err) {
+        this.o.log.warn({ err }, 'cannot list segments to archive');
+        return;
+      }
+      for (const seg of batch) {
+        try {
+          if (!this.archivedInits.has(seg.initPath)) {
+            await archive.putFile(seg.initPath, join(this.o.root, seg.initPath));
+            this.archivedInits.add(seg.initPath);
+          }
+          await archive.putFile(seg.path, join(this.o.root, seg.path));
+          if ((await this.o.recordings.markArchived(seg.camera, [seg])) === 0) {
+            // Its row went meanwhile (pruned, or a removed upload): so does the copy just made.
+            await archive.delete([seg.path]);
+            continue;
+          }
+          await unlink(join(this.o.root, seg.path)).catch(() => undefined);
+          this.archived.segments++;
+          this.archived.bytes += seg.bytes;
+        } catch (err) {
+          this.archived.failures++;
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+            // Its file is gone (pruned meanwhile, or a removed upload): nothing to archive.
+            if (!(await this.o.recordings.get(seg.camera, seg.run, seg.seq).catch(() => null))) continue;
+          }
+          if (this.archived.failures % 20 === 1) this.o.log.warn({ err, camera: seg.camera, path: seg.path, failures: this.archived.failures }, 'segment not archived yet (kept on disk, retried)');
+          return;
+        }
+      }
+      if (batch.length < 100 || this.closed) return;
+    }
   }
 
   /** A camera's recorder state and what its index holds. */
@@ -245,6 +326,10 @@ export class RecordingService {
   /** Index rows first, then files: a crash in between leaves files the reconcile removes, never a row without a file. */
   private async remove(camera: string, segments: readonly RecordingSegment[]): Promise<void> {
     await this.o.recordings.delete(camera, segments);
+    const archived = segments.filter((s) => s.archived).map((s) => s.path);
+    if (archived.length && this.o.archive) {
+      await this.o.archive.delete(archived).catch((err: unknown) => this.o.log.warn({ err, camera, segments: archived.length }, 'cannot delete pruned segments from the archive (left there)'));
+    }
     for (const s of segments) {
       await unlink(join(this.o.root, s.path)).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') this.o.log.warn({ err, camera, path: s.path }, 'cannot delete a pruned segment');
@@ -257,7 +342,8 @@ export class RecordingService {
 
   private async removeEmptyRuns(camera: string): Promise<void> {
     const active = this.recorders.get(camera)?.currentRun;
-    const indexed = new Set(await this.o.recordings.runs(camera));
+    // With an archive a run's folder goes once its segments have (its init segment was archived with the first).
+    const indexed = new Set(this.o.archive ? [] : await this.o.recordings.runs(camera));
     for (const run of await this.runsOnDisk(camera)) {
       if (run === active || indexed.has(run)) continue;
       const files = await readdir(runDir(this.o.root, camera, run)).catch(() => []);
@@ -296,7 +382,8 @@ export class RecordingService {
     const indexedRuns = new Set(await this.o.recordings.runs(camera));
     for (const run of indexedRuns) {
       if (onDisk.includes(run)) continue;
-      const rows = await this.o.recordings.run(camera, run);
+      // An archived segment lives in the archive: only rows of files that were on this disk are checked.
+      const rows = (await this.o.recordings.run(camera, run)).filter((r) => !r.archived);
       this.reconciled.removedRows += await this.o.recordings.delete(camera, rows);
     }
     for (const run of onDisk) {
@@ -304,8 +391,9 @@ export class RecordingService {
       const files = await readdir(dir).catch(() => [] as string[]);
       const rows = await this.o.recordings.run(camera, run);
       const bySeq = new Map(rows.map((r) => [r.seq, r]));
-      // Rows whose file is missing.
-      const missing = rows.filter((r) => !files.includes(r.path.slice(r.path.lastIndexOf('/') + 1)));
+      // Rows whose file is missing (archived ones live in the archive; a local copy a crash left behind goes).
+      for (const r of rows) if (r.archived && files.includes(r.path.slice(r.path.lastIndexOf('/') + 1))) await unlink(join(this.o.root, r.path)).catch(() => undefined);
+      const missing = rows.filter((r) => !r.archived && !files.includes(r.path.slice(r.path.lastIndexOf('/') + 1)));
       if (missing.length) this.reconciled.removedRows += await this.o.recordings.delete(camera, missing);
       for (const m of missing) bySeq.delete(m.seq);
       const lastIndexed = Math.max(-1, ...bySeq.keys());
@@ -359,7 +447,7 @@ export class RecordingService {
   stats(): RecordingServiceStats {
     const cameras: RecordingServiceStats['cameras'] = {};
     for (const [id, r] of this.recorders) cameras[id] = { ...r.stats(), paused: r.paused };
-    return { cameras, diskFull: this.diskFull, freeBytes: this.freeBytes, pruned: { ...this.pruned }, reconciled: { ...this.reconciled } };
+    return { cameras, diskFull: this.diskFull, freeBytes: this.freeBytes, pruned: { ...this.pruned }, reconciled: { ...this.reconciled }, archived: this.o.archive ? { ...this.archived } : null };
   }
 
   /** Finishes every open segment (indexed), stops. Idempotent. */
@@ -371,6 +459,8 @@ export class RecordingService {
     await Promise.all([...this.recorders.values()].map((r) => r.close()));
     this.recorders.clear();
     await this.pruning;
+    // The last segments were indexed as the recorders closed: archive them before stopping.
+    await this.archive();
   }
 }
 

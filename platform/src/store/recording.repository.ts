@@ -15,9 +15,11 @@ interface SegmentRow {
   keyframes: number | string;
   width: number | string;
   height: number | string;
+  archived?: boolean;
 }
 
 const COLUMNS = 'camera, run_id, seq, path, init_path, start_at, end_at, bytes, frames, keyframes, width, height';
+const SELECT_COLUMNS = `${COLUMNS}, archived`;
 
 function toSegment(r: SegmentRow): RecordingSegment {
   const seq = toNumber(r.seq);
@@ -35,6 +37,7 @@ function toSegment(r: SegmentRow): RecordingSegment {
     keyframes: toNumber(r.keyframes),
     width: toNumber(r.width),
     height: toNumber(r.height),
+    ...(r.archived ? { archived: true } : {}),
   };
 }
 
@@ -57,14 +60,14 @@ export class SqlRecordingRepository implements RecordingRepository {
     const params: SqlValue[] = [camera, range.from ?? 0, range.to ?? Number.MAX_SAFE_INTEGER, Math.min(range.limit ?? MAX_SEGMENTS, MAX_SEGMENTS)];
     // Segments overlapping [from, to): start before `to`, end after `from`.
     const rows = await this.db.query<SegmentRow>(
-      `SELECT ${COLUMNS} FROM recording_segments WHERE camera = $1 AND start_at < $3 AND end_at > $2 ORDER BY start_at, run_id, seq LIMIT $4`,
+      `SELECT ${SELECT_COLUMNS} FROM recording_segments WHERE camera = $1 AND start_at < $3 AND end_at > $2 ORDER BY start_at, run_id, seq LIMIT $4`,
       params,
     );
     return rows.map(toSegment);
   }
 
   async run(camera: string, run: string): Promise<RecordingSegment[]> {
-    const rows = await this.db.query<SegmentRow>(`SELECT ${COLUMNS} FROM recording_segments WHERE camera = $1 AND run_id = $2 ORDER BY seq`, [camera, run]);
+    const rows = await this.db.query<SegmentRow>(`SELECT ${SELECT_COLUMNS} FROM recording_segments WHERE camera = $1 AND run_id = $2 ORDER BY seq`, [camera, run]);
     return rows.map(toSegment);
   }
 
@@ -74,7 +77,7 @@ export class SqlRecordingRepository implements RecordingRepository {
   }
 
   async get(camera: string, run: string, seq: number): Promise<RecordingSegment | null> {
-    const rows = await this.db.query<SegmentRow>(`SELECT ${COLUMNS} FROM recording_segments WHERE camera = $1 AND run_id = $2 AND seq = $3`, [camera, run, seq]);
+    const rows = await this.db.query<SegmentRow>(`SELECT ${SELECT_COLUMNS} FROM recording_segments WHERE camera = $1 AND run_id = $2 AND seq = $3`, [camera, run, seq]);
     return rows[0] ? toSegment(rows[0]) : null;
   }
 
@@ -94,7 +97,7 @@ export class SqlRecordingRepository implements RecordingRepository {
 
   async prunable(camera: string, options: { endedBefore?: number; limit?: number }): Promise<RecordingSegment[]> {
     const rows = await this.db.query<SegmentRow>(
-      `SELECT ${COLUMNS} FROM recording_segments s
+      `SELECT ${SELECT_COLUMNS} FROM recording_segments s
        WHERE camera = $1 AND end_at <= $2
          AND NOT EXISTS (SELECT 1 FROM recording_holds h WHERE h.camera = s.camera AND h.from_at < s.end_at AND h.to_at > s.start_at)
        ORDER BY start_at, run_id, seq LIMIT $3`,
@@ -140,5 +143,19 @@ export class SqlRecordingRepository implements RecordingRepository {
   async deleteHold(id: string): Promise<boolean> {
     const rows = await this.db.query<{ id: string }>(`DELETE FROM recording_holds WHERE id = $1 RETURNING id`, [id]);
     return rows.length === 1;
+  }
+
+  async markArchived(camera: string, segments: readonly { run: string; seq: number }[]): Promise<number> {
+    if (segments.length === 0) return 0;
+    const rows = await this.db.query<{ seq: number }>(
+      `UPDATE recording_segments SET archived = true WHERE camera = $1 AND NOT archived AND (run_id, seq) IN (SELECT r, s FROM jsonb_to_recordset($2::text::jsonb) AS x(r text, s int)) RETURNING seq`,
+      [camera, JSON.stringify(segments.map((x) => ({ r: x.run, s: x.seq })))],
+    );
+    return rows.length;
+  }
+
+  async unarchived(limit = 500): Promise<RecordingSegment[]> {
+    const rows = await this.db.query<SegmentRow>(`SELECT ${SELECT_COLUMNS} FROM recording_segments WHERE NOT archived ORDER BY created_at, camera, run_id, seq LIMIT $1`, [Math.min(limit, MAX_SEGMENTS)]);
+    return rows.map(toSegment);
   }
 }

@@ -237,6 +237,10 @@ export interface RecordingRepository {
   delete(camera: string, segments: readonly { run: string; seq: number }[]): Promise<number>;
   /** Cameras with any segment. */
   cameras(): Promise<string[]>;
+  /** Marks segments as moved to object storage (MEDIA_STORE=s3); returns how many changed. */
+  markArchived(camera: string, segments: readonly { run: string; seq: number }[]): Promise<number>;
+  /** Segments not yet archived, oldest indexed first (every camera). */
+  unarchived(limit?: number): Promise<RecordingSegment[]>;
   addHold(hold: RecordingHold): Promise<void>;
   holds(camera?: string): Promise<RecordingHold[]>;
   deleteHold(id: string): Promise<boolean>;
