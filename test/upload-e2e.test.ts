@@ -94,8 +94,10 @@ describe('POST /api/videos', () => {
     expect(rec.segments.length).toBeGreaterThanOrEqual(5);
     // Recorded at the video's pace: the segments span its 12 s, not the seconds it took to process.
     const span = rec.segments[rec.segments.length - 1]!.endAt - rec.segments[0]!.startAt;
-    expect(span).toBeGreaterThan(10_000);
+    expect(span).toBeGreaterThan(11_000);
     expect(span).toBeLessThan(13_500);
+    // From its very first frame (none lost while the recorder's ffmpeg started).
+    expect(rec.segments[0]!.startAt).toBe(job.startAt);
     // All of it lies in the past (the job ran faster than real time): the default range, the last hour, holds every segment.
     expect(job.startAt + job.durationS * 1000).toBeLessThanOrEqual(job.createdAt);
     const recent = (await (await fetch(`${t.url}/api/cameras/${job.camera}/recording`)).json()) as RecordingIndexResponse;

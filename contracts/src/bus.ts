@@ -2,6 +2,7 @@ import type { CameraHealth } from './health';
 import type { Box } from './geometry';
 import type { SceneSummary } from './scene';
 import type { AlertMessage } from './alerts';
+import type { RecordingHealth } from './history';
 
 /**
  * The kinds of bus traffic; each is one JetStream stream with subjects `<prefix>.<camera>`.
@@ -103,6 +104,8 @@ export interface StageStats {
   instance: string;
   at: number;
   cameras: Record<string, { processed: number; skipped: number; failures: number }>;
+  /** The recorder's state of each camera it knows (stage 'recording' only): how the web tells it when the recorder runs elsewhere. */
+  recording?: Record<string, Pick<RecordingHealth, 'state' | 'error'>>;
 }
 
 /** A message on the bus: typed metadata plus an optional binary body (a JPEG for frames). */

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import type { CameraConfig } from '@chronotrace/contracts';
-import { CameraCatalog, createLogger, env, exitAfterDrainOnSignal, loadStreamsConfig, mediaRootOf, openArchive, openPorts, seedCamerasFromConfig, sendError, webRtcNetworkOf, type Bus, type Logger } from '@chronotrace/platform';
+import { CameraCatalog, createLogger, env, exitAfterDrainOnSignal, loadStreamsConfig, instanceId, mediaRootOf, openArchive, openPorts, StageStatsPublisher, seedCamerasFromConfig, sendError, webRtcNetworkOf, type Bus, type Logger } from '@chronotrace/platform';
 import { CameraReconciler } from './camera-reconciler';
 import { resolveFfmpeg } from './ffmpeg-binary';
 import { startIngest } from './index';
@@ -73,6 +73,7 @@ export async function main(): Promise<IngestService> {
   logger.info({ host: e.MEDIA_HTTP_HOST, port: e.MEDIA_HTTP_PORT }, 'WHIP endpoint listening');
   // The redacted recording of every camera: one recorder process (this one) for the deployment.
   let recording: RecordingService | null = null;
+  let statsPublisher: StageStatsPublisher | null = null;
   // MEDIA_STORE=s3: segments move to object storage once indexed, where every web replica reads them.
   const archive = e.RECORDING === 'on' ? await openArchive(e) : null;
   if (e.RECORDING === 'on') {
@@ -84,12 +85,18 @@ export async function main(): Promise<IngestService> {
       log: logger.child({ component: 'recording' }),
       minFreeBytes: e.RECORDING_MIN_FREE_MB * 1024 ** 2,
       ...(archive ? { archive } : {}),
+      // An upload's camera is created by a web process: its first frames may arrive before the next poll.
+      refreshCameras: () => catalog.refresh(),
     });
     await rec.start(ports.bus);
     catalog.on('change', () => void rec.sync());
     recording = rec;
+    // The web processes show each camera's recorder state from these.
+    statsPublisher = new StageStatsPublisher(ports.bus, 'recording', instanceId(), () => rec.stageCounters(), logger, 2000, () => rec.states());
+    statsPublisher.start();
   }
   const ingest = await runIngestProcess({ bus: ports.bus, cameras: [], logger, whip, onClosed: async () => {
+    await statsPublisher?.close();
     await recording?.close();
     archive?.close();
     http.close();

@@ -102,6 +102,35 @@ describe('RecordingService', () => {
     expect(probed[0], `ffprobe said ${stdout} of\n${m3u8}`).toBe(segs.slice(0, 3).reduce((n, x) => n + x.frames, 0));
   });
 
+  it('holds the frames of a camera it does not know yet while the list is re-read, then records them from the first', async () => {
+    const cams: CameraRecord[] = [];
+    const pushed: number[] = [];
+    let reads = 0;
+    let fifteenPushed!: () => void;
+    const fifteen = new Promise<void>((r) => (fifteenPushed = r));
+    // Another process created an upload's camera; the re-read sees it only 15 frames (1.5 s) later, as a slow poll would.
+    const s = await setup([], { cameras: () => cams, refreshCameras: async () => {
+      reads++;
+      await fifteen;
+      cams.splice(0, cams.length, { ...camera('late'), origin: 'upload', enabled: false });
+    } });
+    stop = pace(frames, 10, (jpeg, at) => {
+      pushed.push(at);
+      if (pushed.length === 15) fifteenPushed();
+      s.push('late', jpeg, at);
+      s.push('nobody', jpeg, at);
+    });
+    const segs = await waitFor('a segment of the camera made elsewhere', async () => {
+      const l = await store.recordings.list('late');
+      return l.length > 0 ? l : undefined;
+    }, 40_000);
+    // Recorded from the very first frame pushed, before the list knew the camera (without holding: from frame 15 or later).
+    expect(segs[0]!.startAt).toBe(pushed[0]);
+    // A camera nobody made: its frames are dropped, nothing recorded.
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(await store.recordings.list('nobody')).toEqual([]);
+  });
+
   it('does not record a camera whose recording is off', async () => {
     const s = await setup([camera('off', { enabled: false }), camera('on')]);
     stop = pace(frames, 10, (jpeg, at) => {

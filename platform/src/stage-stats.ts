@@ -23,6 +23,8 @@ export class StageStatsPublisher {
     private readonly read: () => StageStats['cameras'],
     private readonly log: Logger,
     private readonly everyMs = 2000,
+    /** The recorder's camera states (stage 'recording'). */
+    private readonly recording?: () => NonNullable<StageStats['recording']>,
   ) {}
 
   start(): void {
@@ -31,7 +33,7 @@ export class StageStatsPublisher {
   }
 
   async publish(): Promise<void> {
-    const meta: StageStats = { stage: this.stage, instance: this.instance, at: Date.now(), cameras: this.read() };
+    const meta: StageStats = { stage: this.stage, instance: this.instance, at: Date.now(), cameras: this.read(), ...(this.recording ? { recording: this.recording() } : {}) };
     const r = await this.bus.publish('stats', this.instance, { meta }, { msgId: `${this.stage}:${this.instance}:${++this.seq}` });
     if (!r.ok && r.reason !== 'closed') this.log.warn({ stage: this.stage, reason: r.reason, detail: r.detail }, 'could not publish stage stats');
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert, CameraView, SystemHealth } from '@chronotrace/contracts';
+import type { Alert, CameraView, RecordingIndexResponse, SystemHealth } from '@chronotrace/contracts';
 import { DATABASE_URL, NATS_URL, REDIS_URL, assertServicesUp, deleteStreams, dropSchema, pgAdmin } from './infra';
 import { BusObserver, WallWatcher, queryAndFirstAlert } from './observers';
 import { assertAlive, childEnv, freePort, spawnStage, stopStage, waitUntil, type StageProcess } from './processes';
@@ -202,6 +202,26 @@ describe('distributed mode: web + ingest + 2 privacy replicas + analytics as sep
     expect(snap.headers.get('content-type')).toBe('image/jpeg');
     const jpeg = new Uint8Array(await snap.arrayBuffer());
     expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8]);
+  }, 50_000);
+
+  it('the media server records the camera; the web reports its recorder state and serves its segments', async () => {
+    guard();
+    const rec = await waitUntil(
+      'a recorded segment of dist-a, with the recorder state reported to the web',
+      async () => {
+        const r = (await (await fetch(`${url}/api/cameras/dist-a/recording`)).json()) as RecordingIndexResponse;
+        return r.segments.length > 0 && r.health.state !== null ? r : undefined;
+      },
+      { timeoutMs: 40_000, guard },
+    );
+    expect(rec.health).toMatchObject({ state: 'recording', error: null });
+    expect(rec.health.segments).toBeGreaterThan(0);
+    const playlist = await (await fetch(`${url}/api/cameras/dist-a/recording.m3u8`)).text();
+    const first = /^(\/api\/cameras\/dist-a\/recording\/[^\s]+\.m4s)$/m.exec(playlist)?.[1];
+    expect(first, playlist).toBeDefined();
+    const seg = await fetch(`${url}${first}`);
+    expect(seg.status).toBe(200);
+    expect((await seg.arrayBuffer()).byteLength).toBe(rec.segments[0]!.bytes);
   }, 50_000);
 
   it('a camera added through the web API is started by the separate ingest process, and stopped on DELETE', async () => {

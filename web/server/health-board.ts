@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { CameraHealth, StageStats } from '@chronotrace/contracts';
+import type { CameraHealth, RecordingHealth, StageStats } from '@chronotrace/contracts';
 import type { Bus, Consumer, Logger, Store } from '@chronotrace/platform';
 
 /** A replica that has not reported for this long no longer counts. */
@@ -101,6 +101,14 @@ export class HealthBoard extends EventEmitter<HealthBoardEvents> {
     let ingestAt: number | null = null;
     for (const h of this.ingest.values()) ingestAt = Math.max(ingestAt ?? 0, h.at);
     return { stages, ingestAt };
+  }
+
+  /** The recorder's state of a camera as last reported by a recording process (null: none reported lately). */
+  recordingState(camera: string): Pick<RecordingHealth, 'state' | 'error'> | null {
+    const now = Date.now();
+    let best: StageStats | null = null;
+    for (const s of this.stages.values()) if (s.stage === 'recording' && now - s.at <= STATS_STALE_MS && s.recording?.[camera] && (!best || s.at > best.at)) best = s;
+    return best?.recording?.[camera] ?? null;
   }
 
   forget(camera: string): void {

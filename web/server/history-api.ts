@@ -11,6 +11,8 @@ export interface HistoryServices {
   media: MediaFiles;
   /** The recorder's view of a camera (embedded mode), or null when it runs in another process. */
   recordingHealth: ((camera: string) => Promise<RecordingHealth>) | null;
+  /** The recorder's state as a recording process elsewhere last reported it (distributed mode), or null. */
+  reportedRecording?: (camera: string) => Pick<RecordingHealth, 'state' | 'error'> | null;
 }
 
 const RUN = /^[0-9a-z]{6,24}$/;
@@ -61,7 +63,9 @@ export function historyRoutes(s: HistoryServices) {
       const r = range(url, DAY);
       if ('error' in r) return sendError(res, 400, 'invalid range', [r.error]);
       const segments = await s.store.recordings.list(camera, r);
-      const health = s.recordingHealth ? await s.recordingHealth(camera) : { state: null, error: null, ...(await s.store.recordings.totals(camera)) };
+      const health = s.recordingHealth
+        ? await s.recordingHealth(camera)
+        : { ...(s.reportedRecording?.(camera) ?? { state: null, error: null }), ...(await s.store.recordings.totals(camera)) };
       const body: RecordingIndexResponse = { camera, ...r, health, segments: segments.map(({ startAt, endAt, bytes, frames, keyframes, id }) => ({ id, startAt, endAt, bytes, frames, keyframes })) };
       sendJson(res, 200, body);
     },

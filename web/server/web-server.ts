@@ -111,7 +111,7 @@ export class WebServer {
       videos: this.videos,
       exports: this.exports,
       media,
-      history: historyRoutes({ store: o.store, search, media, recordingHealth: o.recordingHealth ?? null }),
+      history: historyRoutes({ store: o.store, search, media, recordingHealth: o.recordingHealth ?? null, reportedRecording: (c) => this.health.recordingState(c) }),
       cameras: o.cameras,
       health: this.health,
       snapshot: (c) => this.wall.snapshot(c),

@@ -15,6 +15,8 @@ export const SEGMENT_SECONDS = 2;
 const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 /** Frames remembered to map media time back to capture time (a minute at 30 fps). */
 const FRAME_LOG = 1_800;
+/** An upload's frames kept while its recorder's ffmpeg starts (at 5 fps, a minute). */
+const MAX_WAITING_FRAMES = 300;
 
 /** What a run directory's run.json holds: enough to index its segments after a crash. */
 export interface RunInfo {
@@ -90,6 +92,7 @@ export class CameraRecorder {
   private frames: { writtenAt: number; capturedAt: number }[] = [];
   private lastWrittenAt = 0;
   private starting: Promise<void> | null = null;
+  private waiting: { jpeg: Uint8Array; capturedAt: number }[] = [];
   private lastStderr: string[] = [];
   private cpuOfExited = 0;
   private lastCpu = 0;
@@ -104,7 +107,10 @@ export class CameraRecorder {
     return this.o.camera;
   }
 
-  /** Records one redacted frame (JPEG) captured at `capturedAt`. Dropped while ffmpeg starts or is behind. */
+  /**
+   * Records one redacted frame (JPEG) captured at `capturedAt`. A live camera's frame is dropped while
+   * ffmpeg starts or is behind; an upload's ('frames' timing: nothing is late) waits for it instead.
+   */
   push(jpeg: Uint8Array, capturedAt: number): void {
     if (this.closed) return;
     this.counters.framesIn++;
@@ -124,10 +130,22 @@ export class CameraRecorder {
       this.restart();
     }
     if (this.starting || !this.child) {
-      this.counters.framesDropped++;
+      if (this.o.timing === 'frames' && this.waiting.length < MAX_WAITING_FRAMES) this.waiting.push({ jpeg, capturedAt });
+      else this.counters.framesDropped++;
       return;
     }
     this.write(jpeg, capturedAt);
+  }
+
+  /** Frames that waited for ffmpeg to start, written once it runs. */
+  private flushWaiting(): void {
+    const frames = this.waiting;
+    this.waiting = [];
+    if (!this.child) {
+      this.counters.framesDropped += frames.length;
+      return;
+    }
+    for (const f of frames) this.write(f.jpeg, f.capturedAt);
   }
 
   /** Stops recording (disk full): ffmpeg finishes its segment and exits; push() drops frames until resume(). */
@@ -185,7 +203,9 @@ export class CameraRecorder {
   private restart(): void {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
-    const starting = this.stopChild().then(() => this.startChild());
+    const starting = this.stopChild()
+      .then(() => this.startChild())
+      .then(() => this.flushWaiting());
     this.starting = starting;
     void starting
       .catch((err: unknown) => {

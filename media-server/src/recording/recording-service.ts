@@ -34,7 +34,18 @@ export interface RecordingServiceOptions {
   archive?: ObjectStore;
   /** How often segments that could not be archived are tried again. Default 10 000 ms. */
   archiveEveryMs?: number;
+  /**
+   * Re-reads the camera list now (another process's catalog): frames of a camera not in the list yet
+   * (an upload created a moment ago elsewhere) are held while it runs, then recorded if it appeared.
+   */
+  refreshCameras?: () => Promise<void>;
 }
+
+/** Frames held per camera while the camera list is re-read, and cameras held at once. */
+const HELD_FRAMES = 300;
+const HELD_CAMERAS = 16;
+/** A camera still unknown after a re-read is not asked about again for this long (its frames are dropped). */
+const UNKNOWN_FOR_MS = 5_000;
 
 export interface RecordingServiceStats {
   cameras: Record<string, ReturnType<CameraRecorder['stats']> & { paused: boolean }>;
@@ -73,6 +84,8 @@ export class RecordingService {
   private readonly archivedInits = new Set<string>();
   private readonly archived = { segments: 0, bytes: 0, failures: 0 };
   private readonly minFree: number;
+  private readonly held = new Map<string, { jpeg: Uint8Array; capturedAt: number }[]>();
+  private readonly unknownSince = new Map<string, number>();
 
   constructor(private readonly o: RecordingServiceOptions) {
     this.minFree = o.minFreeBytes ?? 1024 ** 3;
@@ -119,8 +132,9 @@ export class RecordingService {
     let rec = this.recorders.get(camera);
     if (!rec) {
       const cam = this.o.cameras().find((c) => c.id === camera);
+      if (!cam) return this.hold(camera, jpeg, capturedAt);
       // An uploaded video's virtual camera is never started by ingest (enabled: false) but is recorded.
-      if (!cam || !(cam.enabled || cam.origin === 'upload') || !cam.recording.enabled) return;
+      if (!(cam.enabled || cam.origin === 'upload') || !cam.recording.enabled) return;
       rec = new CameraRecorder({
         camera,
         ffmpeg: this.ffmpeg,
@@ -134,6 +148,32 @@ export class RecordingService {
       if (this.diskFull) void rec.pause(this.diskFullReason());
     }
     rec.push(jpeg, capturedAt);
+  }
+
+  /** A frame of a camera not in the list: held while the list is re-read (once), then recorded or dropped. */
+  private hold(camera: string, jpeg: Uint8Array, capturedAt: number): void {
+    const refresh = this.o.refreshCameras;
+    if (!refresh) return;
+    const held = this.held.get(camera);
+    if (held) {
+      if (held.length < HELD_FRAMES) held.push({ jpeg, capturedAt });
+      return;
+    }
+    const since = this.unknownSince.get(camera);
+    if ((since !== undefined && Date.now() - since < UNKNOWN_FOR_MS) || this.held.size >= HELD_CAMERAS) return;
+    this.held.set(camera, [{ jpeg, capturedAt }]);
+    void refresh()
+      .catch((err: unknown) => this.o.log.warn({ err, camera }, 'cannot re-read the camera list'))
+      .then(() => {
+        const frames = this.held.get(camera) ?? [];
+        this.held.delete(camera);
+        if (!this.o.cameras().some((c) => c.id === camera)) {
+          this.unknownSince.set(camera, Date.now());
+          return;
+        }
+        this.unknownSince.delete(camera);
+        for (const f of frames) this.push(camera, f.jpeg, f.capturedAt);
+      });
   }
 
   private async index(s: RecordingSegment & { originTicks?: number }): Promise<void> {
@@ -205,20 +245,34 @@ export class RecordingService {
 
   /** A camera's recorder state and what its index holds. */
   async health(camera: string): Promise<RecordingHealth> {
-    const cam = this.o.cameras().find((c) => c.id === camera);
     const totals = await this.o.recordings.totals(camera);
+    return { ...this.stateOf(camera), ...totals };
+  }
+
+  /** Every known camera's recorder state without its totals (published for web processes elsewhere). */
+  states(): Record<string, Pick<RecordingHealth, 'state' | 'error'>> {
+    const out: Record<string, Pick<RecordingHealth, 'state' | 'error'>> = {};
+    for (const cam of this.o.cameras()) out[cam.id] = this.stateOf(cam.id);
+    return out;
+  }
+
+  /** Frames in and dropped per camera, as stage counters. */
+  stageCounters(): Record<string, { processed: number; skipped: number; failures: number }> {
+    const out: Record<string, { processed: number; skipped: number; failures: number }> = {};
+    for (const [id, r] of this.recorders) {
+      const st = r.stats();
+      out[id] = { processed: st.framesIn - st.framesDropped, skipped: 0, failures: 0 };
+    }
+    return out;
+  }
+
+  private stateOf(camera: string): Pick<RecordingHealth, 'state' | 'error'> {
+    const cam = this.o.cameras().find((c) => c.id === camera);
     const rec = this.recorders.get(camera);
     const on = cam !== undefined && (cam.enabled || cam.origin === 'upload') && cam.recording.enabled;
-    let state: RecordingHealth['state'] = on ? 'recording' : 'off';
-    let error: string | null = null;
-    if (on && (this.diskFull || rec?.paused)) {
-      state = 'stopped';
-      error = rec?.error ?? this.diskFullReason();
-    } else if (on && rec?.error && !rec.currentRun) {
-      state = 'stopped';
-      error = rec.error;
-    }
-    return { state, error, ...totals };
+    if (on && (this.diskFull || rec?.paused)) return { state: 'stopped', error: rec?.error ?? this.diskFullReason() };
+    if (on && rec?.error && !rec.currentRun) return { state: 'stopped', error: rec.error };
+    return { state: on ? 'recording' : 'off', error: null };
   }
 
   /** A camera was removed or stopped recording: its recorder finishes its segment and goes (the recording stays until retention). */
