@@ -22,6 +22,7 @@ describe('POST /api/videos', () => {
   let dir: string;
   let socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   const events: VideoJob[] = [];
+  const wallFrames: string[] = [];
   const files: Record<'good' | 'long' | 'empty' | 'text' | 'audio' | 'truncated' | 'big', string> = { good: '', long: '', empty: '', text: '', audio: '', truncated: '', big: '' };
 
   const upload = async (path: string, name = 'clip.mp4'): Promise<{ status: number; body: VideoJob & { error?: string } }> => {
@@ -53,7 +54,11 @@ describe('POST /api/videos', () => {
     t = await startTestRuntime([], { RECORDING: 'on', RECORDING_MIN_FREE_MB: '0', UPLOAD_MAX_MB: '3', UPLOAD_FPS: '5' });
     socket = io(t.url, { transports: ['websocket'] });
     socket.on('videoJob', (j) => events.push(j));
+    socket.on('frame', (f) => wallFrames.push(f.meta.camera));
     await new Promise<void>((r) => socket.once('connect', () => r()));
+    // Watching every camera, as a wall does.
+    socket.emit('watch', null);
+    await waitFor('the watch applied', () => t.runtime.web.wall.toJSON().watchApplied >= 1, 10_000, 50);
   }, 120_000);
   afterAll(async () => {
     socket?.close();
@@ -75,6 +80,8 @@ describe('POST /api/videos', () => {
     for (let i = 1; i < progress.length; i++) expect(progress[i]!).toBeGreaterThanOrEqual(progress[i - 1]!);
     expect(done.progress.redacted).toBeGreaterThanOrEqual(55); // 12 s at 5 fps
     expect(done.progress.speedX).not.toBeNull();
+    // Its frames, faster than real time, were not pushed to the wall watching every camera.
+    expect(wallFrames.filter((c) => c === job.camera)).toEqual([]);
     // The raw upload is gone; the redacted recording and the tracks stay.
     expect(await uploadsLeft()).toEqual([]);
     const hits = await waitFor(

@@ -194,7 +194,25 @@ export class LiveWall {
 
   /** Tell every browser (on every replica, through the adapter) the camera list changed. */
   async broadcastCameras(): Promise<void> {
-    this.io.emit('cameras', await this.cameraViews());
+    this.io.emit('cameras', await this.views());
+  }
+
+  /** Uploaded videos' virtual cameras: not on the wall, so their frames go only to a socket that asks for that camera. */
+  private readonly uploads = new Set<string>();
+  private readonly known = new Set<string>();
+  private reading: Promise<unknown> | null = null;
+  private lastRead = 0;
+
+  private async views(): Promise<CameraView[]> {
+    this.lastRead = Date.now();
+    const views = await this.cameraViews();
+    this.uploads.clear();
+    this.known.clear();
+    for (const v of views) {
+      this.known.add(v.id);
+      if (v.origin === 'upload') this.uploads.add(v.id);
+    }
+    return views;
   }
 
   forget(camera: string): void {
@@ -214,7 +232,14 @@ export class LiveWall {
     if (prev && prev.meta.capturedAt > meta.capturedAt) return;
     this.latest.set(meta.camera, { meta, jpeg });
     const video = videoRoomOf(meta.camera);
-    this.io.local.to(ALL_ROOM).to(roomOf(meta.camera)).except(video).emit('frame', { meta, jpeg });
+    // A camera made by another replica (an upload): learn what it is.
+    if (!this.known.has(meta.camera) && !this.reading && Date.now() - this.lastRead > 2_000) {
+      this.reading = this.views()
+        .catch((e: unknown) => this.log.warn({ err: e }, 'could not read the camera list'))
+        .finally(() => (this.reading = null));
+    }
+    // An upload runs faster than real time: its frames are not pushed to every wall.
+    (this.uploads.has(meta.camera) ? this.io.local.to(roomOf(meta.camera)) : this.io.local.to(ALL_ROOM).to(roomOf(meta.camera))).except(video).emit('frame', { meta, jpeg });
     this.io.local.to(video).emit('frameMeta', meta);
     this.framesOut++;
     this.countDelivered(meta.camera);
@@ -237,7 +262,7 @@ export class LiveWall {
       this.watchStates.delete(state);
     });
     try {
-      const views = await this.cameraViews();
+      const views = await this.views();
       socket.emit('cameras', views);
       // The latest frames first, then the live room: joining first could send a frame twice.
       for (const v of views) {
