@@ -44,6 +44,53 @@ export function positionIn(segments: readonly RecordingSegment[], t: number): nu
   return pos;
 }
 
+/** A stretch of contiguous recording: where it lies in the clip's media time, and the wall time it starts at. */
+export interface CaptionBlock {
+  /** Media seconds from the first segment's start. */
+  from: number;
+  to: number;
+  /** Wall time (ms epoch) at `from`. */
+  wallAt: number;
+}
+
+/** Segments closer than this are one stretch (their times are the recorder's, frame-exact within a run). */
+const GAP_MS = 250;
+
+/**
+ * The contiguous stretches of `segments` (time order): gaps collapse in the clip, so each stretch's
+ * burned-in time has its own base, or the time after a gap would be shown too early.
+ */
+export function captionBlocks(segments: readonly RecordingSegment[]): CaptionBlock[] {
+  const blocks: CaptionBlock[] = [];
+  let pos = 0;
+  let prevEnd: number | null = null;
+  for (const s of segments) {
+    const d = (s.endAt - s.startAt) / 1000;
+    const last = blocks[blocks.length - 1];
+    if (last && prevEnd !== null && s.startAt - prevEnd <= GAP_MS) last.to = pos + d;
+    else blocks.push({ from: pos, to: pos + d, wallAt: s.startAt });
+    pos += d;
+    prevEnd = s.endAt;
+  }
+  return blocks;
+}
+
+/**
+ * drawtext filters burning in the camera name and each frame's wall time (in the process's TZ), one
+ * per stretch of recording, each on while the clip is in that stretch.
+ */
+export function captionFilter(font: string, cameraName: string, blocks: readonly CaptionBlock[]): string {
+  const name = drawtextEscape(cameraName);
+  return blocks
+    .map((b, i) => {
+      // The last stretch stays on to the end (a frame stamped just after its computed end keeps its caption).
+      const enable = blocks.length === 1 ? '' : `:enable='${i === blocks.length - 1 ? `gte(t,${b.from.toFixed(3)})` : `between(t,${b.from.toFixed(3)},${(blocks[i + 1]!.from - 0.001).toFixed(3)})`}'`;
+      const base = (b.wallAt / 1000 - b.from).toFixed(3);
+      return `drawtext=fontfile=${font}:text='${name}  %{pts\\:localtime\\:${base}}':x=12:y=h-th-12:fontsize=h/28:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=6${enable}`;
+    })
+    .join(',');
+}
+
 /** Escapes text for ffmpeg's drawtext `text=` inside a filter graph. */
 function drawtextEscape(s: string): string {
   return s.replace(/[^\p{L}\p{N} ._()#-]/gu, '').replace(/:/g, '\\:');
@@ -60,12 +107,8 @@ export async function buildEvidenceClip(o: EvidenceClipOptions): Promise<Evidenc
   await writeFile(list, vodPlaylist(o.segments, { segmentUrl: (s) => join(o.root, s.path), initUrl: (s) => join(o.root, s.initPath) }));
   const start = positionIn(o.segments, o.from);
   const duration = Math.max(0.5, positionIn(o.segments, o.to) - start);
-  // The filter sees media time from the first segment's start (the cut comes after it): its wall time is the caption's base.
-  const firstShown = o.segments[0]!.startAt;
   const font = CAPTION_FONTS.find((f) => existsSync(f));
-  const caption = font
-    ? `,drawtext=fontfile=${font}:text='${drawtextEscape(o.cameraName)}  %{pts\\:localtime\\:${(firstShown / 1000).toFixed(3)}}':x=12:y=h-th-12:fontsize=h/28:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=6`
-    : '';
+  const caption = font ? `,${captionFilter(font, o.cameraName, captionBlocks(o.segments))}` : '';
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostats', '-y',
     '-allowed_extensions', 'ALL', '-protocol_whitelist', 'file,crypto,data',
