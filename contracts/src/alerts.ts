@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ModelVersion } from './bus';
+import type { AnomalyEvidence, AnomalyType } from './anomaly';
 import type { Box } from './geometry';
 import type { CocoClass, QueryCompileResult, QueryError, QueryPlan } from './query';
 
@@ -83,6 +84,9 @@ export interface AlertScores {
   similarity?: { score: number; threshold: number; percentile: number; model: string };
 }
 
+/** 'track': one track matched a query; 'count': a count condition held; else the anomaly that happened. */
+export type AlertKind = 'track' | 'count' | AnomalyType;
+
 /** An alert: what fired, where, when, and its evidence. Stored, pushed to the wall, sent to webhooks. */
 export interface Alert {
   /** Deterministic per (query, version, camera, frame): a redelivered frame cannot raise a second alert. */
@@ -96,7 +100,7 @@ export interface Alert {
   plan: QueryPlan;
   explanation: string;
   severity: Severity;
-  kind: 'track' | 'count';
+  kind: AlertKind;
   camera: string;
   frameId: string;
   /** Capture time of the frame that fired (ms epoch). */
@@ -109,6 +113,8 @@ export interface Alert {
   scores: AlertScores;
   /** e.g. 'person wearing red (upper) in zone "entrance": 3 of the last 5 frames'. */
   reason: string;
+  /** An anomaly rule's alert: its confidence and the threshold or baseline broken. */
+  anomaly?: AnomalyEvidence;
   /** Detector, tracker and matcher versions behind the alert. */
   models: ModelVersion[];
   /** Frame size of the boxes. */
@@ -135,11 +141,12 @@ export interface BacktestHit {
   camera: string;
   frameId: string;
   capturedAt: number;
-  kind: 'track' | 'count';
+  kind: AlertKind;
   tracks: AlertTrackEvidence[];
   count?: number;
   scores: AlertScores;
   reason: string;
+  anomaly?: AnomalyEvidence;
   frame: { width: number; height: number };
 }
 

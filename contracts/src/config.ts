@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lineSchema } from './anomaly';
 import { recordingSettingsSchema } from './history';
 
 /** Camera ids end up in bus subjects (`frames.raw.<id>`), URLs and file names: keep them to a safe alphabet. */
@@ -105,6 +106,8 @@ export const cameraSchema = z
     /** Width frames are scaled to (height keeps the aspect ratio). Default 640. */
     width: z.number().int().min(64).max(3840).default(640),
     zones: z.array(zoneSchema).max(64).default([]),
+    /** Lines for line-crossing rules and directional counts ('in': crossing from the left of from→to to its right). */
+    lines: z.array(lineSchema).max(32).default([]),
     privacy: privacySchema.default({ faces: true, plates: true, heads: true, method: 'pixelate', margin: 0.15 }),
     enabled: z.boolean().default(true),
     /** IANA time zone of the site (search's "yesterday", "after 18:00"). Default: the process's (TZ). */

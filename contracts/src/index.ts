@@ -8,3 +8,4 @@ export * from './query';
 export * from './scene';
 export * from './alerts';
 export * from './history';
+export * from './anomaly';

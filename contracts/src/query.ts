@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { anomalyRuleSchema, type AnomalyRule } from './anomaly';
 
 /*
  * Standing queries: the typed, versioned plan a plain-language query compiles to. Shared by the
@@ -98,6 +99,11 @@ export interface QueryPlan {
    * threshold calibrated on that camera's recent frames). Absent: structured conditions only.
    */
   similarity?: QuerySimilarity;
+  /**
+   * An anomaly rule instead of a description: the subject, zones and cameras scope it, and it fires
+   * when its anomaly happens (alerts with `kind` = its type). See contracts/anomaly.
+   */
+  anomaly?: AnomalyRule;
 }
 
 export interface QuerySimilarity {
@@ -164,4 +170,5 @@ export const queryPlanSchema = z.object({
     .object({ after: hhmm.optional(), before: hhmm.optional(), days: z.array(z.number().int().min(0).max(6)).min(1).optional() })
     .optional(),
   similarity: z.object({ text: z.string().min(1).max(QUERY_LIMITS.maxChars), terms: z.array(z.string().min(1)).min(1) }).optional(),
+  anomaly: anomalyRuleSchema.optional(),
 });

@@ -10,3 +10,4 @@ export * from './scene/index';
 export * from './analytics/index';
 export * from './embed/index';
 export * from './search/index';
+export * from './anomaly/index';

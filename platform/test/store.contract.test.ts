@@ -30,6 +30,7 @@ function camera(id: string, overrides: Partial<CameraRecord> = {}): CameraRecord
     analysisFps: 2,
     width: 640,
     zones: [{ name: 'door', polygon: [[0.1, 0.2], [0.5, 0.2], [0.5, 0.9]] }],
+    lines: [{ name: 'gate', from: [0.5, 0], to: [0.5, 1] }],
     privacy: { faces: true, plates: false, heads: true, method: 'blur', margin: 0.15 },
     enabled: true,
     recording: { enabled: true, retainDays: 7, retainGb: 10 },

@@ -12,7 +12,7 @@ import {
   type StandingQuery,
 } from '@chronotrace/contracts';
 import type { Logger, Store } from '@chronotrace/platform';
-import { Backtest, QueryCompiler, SimilarityCalibrator, type Embedder, type SimilarityCalibratorOptions, type SimilarityJudgement, type TrackMatcherOptions } from '@chronotrace/pipeline';
+import { Backtest, QueryCompiler, SimilarityCalibrator, siteOfCamera, type Embedder, type SimilarityCalibratorOptions, type SimilarityJudgement, type TrackMatcherOptions } from '@chronotrace/pipeline';
 
 export type QueryOutcome =
   | { ok: true; query: StandingQuery }
@@ -165,7 +165,9 @@ export class QueryService {
     if (to - from > maxRange) return { ok: false, status: 400, error: 'invalid backtest', details: [`to: the range may span at most ${Math.round(maxRange / 3600_000)} h`] };
     const replay = query.plan.similarity ? await this.similarityReplay(query) : null;
     if (replay && !replay.ok) return { ok: false, status: 400, error: replay.error };
-    const run = new Backtest(query, { matcher: this.o.matcher });
+    // An anomaly rule replays against each camera's lines and clock, as live.
+    const sites = new Map((await this.o.store.cameras.list()).map((c) => [c.id, siteOfCamera(c)]));
+    const run = new Backtest(query, { matcher: this.o.matcher, siteOf: (camera) => sites.get(camera) ?? siteOfCamera(undefined) });
     const cameras = new Set<string>();
     const budget = this.o.backtestBudgetMs ?? 20_000;
     let cursor = from;

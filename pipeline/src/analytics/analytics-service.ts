@@ -7,6 +7,7 @@ import { SceneStage } from '../scene/scene-stage';
 import { SINGLE_PARTITION, type Partition } from '../scene/partition';
 import type { FrameSimilarity } from '../embed/frame-similarity';
 import type { KeyframeSink } from '../search/keyframe-indexer';
+import { siteOfCamera } from '../anomaly/site';
 import { MatchStage } from './match-stage';
 
 export interface AnalyticsServiceOptions {
@@ -53,7 +54,7 @@ export class AnalyticsService {
       bus: o.bus,
       queries: o.store.queries,
       alerts: o.store.alerts,
-      core: new MatchCore(o.matcher ?? {}),
+      core: new MatchCore(o.matcher ?? {}, (camera) => siteOfCamera(o.catalog.get(camera))),
       partition,
       logger: log.child({ stage: 'match' }),
       ...(o.onAlert ? { onAlert: o.onAlert } : {}),

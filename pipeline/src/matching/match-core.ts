@@ -1,9 +1,15 @@
-import type { AlertMessage, SceneFrameMeta, StandingQuery } from '@chronotrace/contracts';
+import { queryPlanSchema, type AlertMessage, type SceneFrameMeta, type StandingQuery } from '@chronotrace/contracts';
+import { AnomalyEngine, type AnomalyEngineStats, type AnomalySite, type LineCounts } from '../anomaly/anomaly-engine';
 import { buildAlert } from './alert-builder';
+import { processLocalClock } from './time-window';
 import { TrackMatcher, type SimilarityJudgement, type TrackMatcherOptions, type TrackMatcherStats } from './track-matcher';
+
+/** A camera with no lines and no schedules, on the process's clock. */
+export const BARE_SITE: AnomalySite = { lines: [], schedule: () => null, clock: processLocalClock };
 
 export interface MatchCoreStats {
   matcher: TrackMatcherStats;
+  anomalies: AnomalyEngineStats;
   alerts: number;
   /** Armed queries the matcher refused (a stored plan that no longer validates). */
   rejectedQueries: number;
@@ -17,6 +23,7 @@ export interface MatchCoreStats {
  */
 export class MatchCore {
   readonly #matcher: TrackMatcher;
+  readonly #anomalies: AnomalyEngine;
   readonly #queries = new Map<string, StandingQuery>();
   /** Camera lists of the armed queries with a similarity term (null: every camera), kept off the per-frame path. */
   #similarityCameras: (readonly string[] | null)[] = [];
@@ -26,8 +33,10 @@ export class MatchCore {
   /** Capture time of the newest frame evaluated per camera. */
   readonly #lastAt = new Map<string, number>();
 
-  constructor(options: TrackMatcherOptions = {}) {
+  /** `siteOf`: each camera's lines, schedules and clock, for the anomaly rules. */
+  constructor(options: TrackMatcherOptions = {}, siteOf: (camera: string) => AnomalySite = () => BARE_SITE) {
     this.#matcher = new TrackMatcher(options);
+    this.#anomalies = new AnomalyEngine(siteOf);
   }
 
   /**
@@ -36,16 +45,23 @@ export class MatchCore {
    */
   setQueries(queries: readonly StandingQuery[]): { armed: number; rejected: { id: string; error: string }[] } {
     const wanted = new Map(queries.filter((q) => q.armed).map((q) => [q.id, q]));
-    for (const { id } of this.#matcher.armed()) if (!wanted.has(id)) this.#matcher.disarm(id);
+    for (const { id } of this.#matcher.armed()) if (!wanted.has(id) || wanted.get(id)!.plan.anomaly) this.#matcher.disarm(id);
+    for (const { id } of this.#anomalies.armed()) if (!wanted.has(id) || !wanted.get(id)!.plan.anomaly) this.#anomalies.disarm(id);
     for (const id of this.#queries.keys()) if (!wanted.has(id)) this.#queries.delete(id);
     const rejected: { id: string; error: string }[] = [];
     this.#rejected = new Set();
     for (const q of wanted.values()) {
       try {
-        this.#matcher.arm({ id: q.id, plan: q.plan, version: q.version });
+        // One engine: a plan with an anomaly rule is the anomaly engine's, any other the matcher's.
+        if (q.plan.anomaly) {
+          const parsed = queryPlanSchema.safeParse(q.plan);
+          if (!parsed.success) throw new Error(`plan of query ${q.id} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+          this.#anomalies.arm({ id: q.id, plan: q.plan, version: q.version });
+        } else this.#matcher.arm({ id: q.id, plan: q.plan, version: q.version });
         this.#queries.set(q.id, q);
       } catch (e) {
         this.#matcher.disarm(q.id);
+        this.#anomalies.disarm(q.id);
         this.#queries.delete(q.id);
         this.#rejected.add(q.id);
         rejected.push({ id: q.id, error: (e as Error).message });
@@ -80,7 +96,10 @@ export class MatchCore {
       return [];
     }
     this.#lastAt.set(meta.camera, meta.capturedAt);
-    const events = this.#matcher.evaluate({ camera: meta.camera, at: meta.capturedAt, tracks: meta.scene.tracks, ...(similarity ? { similarity } : {}) });
+    const events = [
+      ...this.#matcher.evaluate({ camera: meta.camera, at: meta.capturedAt, tracks: meta.scene.tracks, ...(similarity ? { similarity } : {}) }),
+      ...(this.#anomalies.size > 0 ? this.#anomalies.evaluate({ camera: meta.camera, at: meta.capturedAt, width: meta.width, height: meta.height, tracks: meta.scene.tracks }) : []),
+    ];
     const out: AlertMessage[] = [];
     for (const e of events) {
       const q = this.#queries.get(e.queryId);
@@ -91,6 +110,11 @@ export class MatchCore {
   }
 
   toJSON(): MatchCoreStats {
-    return { matcher: this.#matcher.toJSON(), alerts: this.#alerts, rejectedQueries: this.#rejected.size, staleFrames: this.#stale };
+    return { matcher: this.#matcher.toJSON(), anomalies: this.#anomalies.toJSON(), alerts: this.#alerts, rejectedQueries: this.#rejected.size, staleFrames: this.#stale };
+  }
+
+  /** Line crossings per camera, line and direction since start. */
+  lineCounts(): LineCounts {
+    return this.#anomalies.lineCounts();
   }
 }

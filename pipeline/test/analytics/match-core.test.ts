@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QUERY_PLAN_VERSION, type SceneFrameMeta, type SceneTrack, type StandingQuery } from '@chronotrace/contracts';
-import { ANALYTICS_MODELS, MatchCore, alertId, backtest, type BacktestFrame } from '../../src/index';
+import { ANALYTICS_MODELS, ANOMALY_MODEL, BARE_SITE, MatchCore, alertId, backtest, type BacktestFrame } from '../../src/index';
 import { colors, track as fixtureTrack } from '../matching/fixtures';
 
 const T0 = 1_700_000_000_000;
@@ -38,6 +38,30 @@ function scene(seq: number, tracks: SceneTrack[], camera = 'gate'): SceneFrameMe
     scene: { tracks, started: [], ended: [], ms: 1, attributesFresh: true },
   };
 }
+
+describe('MatchCore with anomaly rules (one engine)', () => {
+  it('arms a plan with an anomaly rule in the anomaly engine, beside described queries, and alerts with its kind and evidence', () => {
+    const core = new MatchCore({ hysteresis: { n: 1, m: 1 }, cooldownMs: 0 }, () => ({ ...BARE_SITE, lines: [{ name: 'gate', from: [0.5, 0], to: [0.5, 1] }] }));
+    const line = query('q-line', { text: 'people crossing the gate line inbound', plan: { version: QUERY_PLAN_VERSION, subject: { classes: ['person'] }, anomaly: { type: 'line', line: 'gate', direction: 'in' } } });
+    const bad = query('q-bad', { plan: { version: QUERY_PLAN_VERSION, subject: { classes: ['person'] }, anomaly: { type: 'crowd', risePerMinute: 0, clearFraction: 2 } } as StandingQuery['plan'] });
+    const r = core.setQueries([query('q1'), line, bad]);
+    expect(r.armed).toBe(2);
+    expect(r.rejected.map((x) => x.id)).toEqual(['q-bad']);
+    const walker = (seq: number, x: number): SceneTrack => fixtureTrack('p1', { camera: 'gate', box: { x: x - 20, y: 200, w: 40, h: 100 }, firstSeen: T0, lastSeen: T0 + seq * 500, attributes: colors({ upper: [['red', 0.8]] }) });
+    const a1 = core.evaluate(scene(1, [walker(1, 400)]), true);
+    // The described query fires on its own; the line has not been crossed yet.
+    expect(a1.map((a) => [a.queryId, a.kind])).toEqual([['q1', 'track']]);
+    const [crossed, ...more] = core.evaluate(scene(2, [walker(2, 300)]), true);
+    expect(more).toEqual([]);
+    expect(crossed).toMatchObject({ queryId: 'q-line', kind: 'line', anomaly: { type: 'line', line: 'gate', direction: 'in' }, reason: 'person crossed line "gate" inbound' });
+    expect(crossed!.models).toContainEqual(ANOMALY_MODEL);
+    expect(core.lineCounts()).toEqual({ gate: { gate: { in: 1, out: 0 } } });
+    expect(core.toJSON().anomalies).toMatchObject({ rules: 1, events: 1 });
+    // Disarming by leaving it out of the set.
+    core.setQueries([query('q1')]);
+    expect(core.toJSON().anomalies.rules).toBe(0);
+  });
+});
 
 describe('MatchCore', () => {
   it('fires one alert per track after N of M frames, with the query, evidence, scores and every model version', () => {

@@ -1,0 +1,2 @@
+export * from './anomaly-engine';
+export * from './site';
