@@ -66,10 +66,23 @@ export const sourceSchema = z.string().superRefine((s, ctx) => {
 
 const point = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]);
 
+/** Opening hours: the days and the local time (the camera's zone) a place is open, `from` inclusive, `to` exclusive (wrapping midnight when from > to). */
+export const scheduleSchema = z.object({
+  name: z.string().min(1).max(64),
+  /** Days of week 0 (Sunday) … 6. */
+  days: z.array(z.number().int().min(0).max(6)).min(1),
+  from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM'),
+  to: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM'),
+});
+
+export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+
 /** A named polygon in normalised image coordinates (0..1, origin top-left). */
 export const zoneSchema = z.object({
   name: z.string().min(1).max(64),
   polygon: z.array(point).min(3, 'a zone polygon needs at least 3 points').max(64),
+  /** Its opening hours (a schedule's name), for after-hours rules; absent: the camera's. */
+  schedule: z.string().min(1).max(64).optional(),
 });
 
 export const privacySchema = z
@@ -108,6 +121,10 @@ export const cameraSchema = z
     zones: z.array(zoneSchema).max(64).default([]),
     /** Lines for line-crossing rules and directional counts ('in': crossing from the left of from→to to its right). */
     lines: z.array(lineSchema).max(32).default([]),
+    /** The camera's opening hours (a schedule's name), for after-hours rules in zones without their own. */
+    schedule: z.string().min(1).max(64).optional(),
+    /** Schedule definitions the camera and its zones name (in streams.config the top-level ones named are copied here). */
+    schedules: z.array(scheduleSchema).max(32).default([]),
     privacy: privacySchema.default({ faces: true, plates: true, heads: true, method: 'pixelate', margin: 0.15 }),
     enabled: z.boolean().default(true),
     /** IANA time zone of the site (search's "yesterday", "after 18:00"). Default: the process's (TZ). */
@@ -139,13 +156,7 @@ export function processTimeZone(): string {
 export type CameraConfig = z.infer<typeof cameraSchema>;
 export type CameraConfigInput = z.input<typeof cameraSchema>;
 
-export const scheduleSchema = z.object({
-  name: z.string().min(1).max(64),
-  /** Days of week 0 (Sunday) … 6. */
-  days: z.array(z.number().int().min(0).max(6)).min(1),
-  from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM'),
-  to: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM'),
-});
+
 
 export const streamsConfigSchema = z
   .object({
@@ -159,8 +170,22 @@ export const streamsConfigSchema = z
       const prev = seen.get(c.id);
       if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `duplicate camera id "${c.id}" (also cameras[${prev}])` });
       else seen.set(c.id, i);
+      const defined = new Set([...cfg.schedules, ...c.schedules].map((x) => x.name));
+      if (c.schedule !== undefined && !defined.has(c.schedule)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'schedule'], message: `no schedule "${c.schedule}" (define it in schedules)` });
+      c.zones.forEach((z, j) => {
+        if (z.schedule !== undefined && !defined.has(z.schedule)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'zones', j, 'schedule'], message: `no schedule "${z.schedule}" (define it in schedules)` });
+      });
     });
-  });
+  })
+  // Each camera carries the definitions of the schedules it names, so every process reads them from the store.
+  .transform((cfg) => ({
+    ...cfg,
+    cameras: cfg.cameras.map((c) => {
+      const named = new Set([c.schedule, ...c.zones.map((z) => z.schedule)].filter((n): n is string => n !== undefined));
+      const own = new Set(c.schedules.map((x) => x.name));
+      return { ...c, schedules: [...c.schedules, ...cfg.schedules.filter((x) => named.has(x.name) && !own.has(x.name))] };
+    }),
+  }));
 
 export type StreamsConfig = z.infer<typeof streamsConfigSchema>;
 export type StreamsConfigInput = z.input<typeof streamsConfigSchema>;

@@ -57,3 +57,35 @@ describe('streams config schema', () => {
     expect(formatIssues(dup.error!.issues)).toEqual(['cameras.1.id: duplicate camera id "a" (also cameras[0])']);
   });
 });
+
+describe('schedules and lines', () => {
+  const cam = { id: 'dock', name: 'Dock', source: 'testsrc:testsrc2' };
+  const office = { name: 'office', days: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' };
+  const night = { name: 'night-shift', days: [0, 1, 2, 3, 4, 5, 6], from: '22:00', to: '06:00' };
+
+  it('copies the top-level schedules a camera or its zones name onto the camera (and only those)', () => {
+    const r = streamsConfigSchema.safeParse({
+      schedules: [office, night, { name: 'unused', days: [0], from: '10:00', to: '11:00' }],
+      cameras: [{ ...cam, schedule: 'office', zones: [{ name: 'yard', polygon: [[0, 0], [1, 0], [1, 1]], schedule: 'night-shift' }], lines: [{ name: 'gate', from: [0.5, 0], to: [0.5, 1] }] }],
+    });
+    expect(r.success).toBe(true);
+    if (!r.success) return;
+    expect(r.data.cameras[0]!.schedules.map((s) => s.name).sort()).toEqual(['night-shift', 'office']);
+    expect(r.data.cameras[0]!.lines).toEqual([{ name: 'gate', from: [0.5, 0], to: [0.5, 1] }]);
+  });
+
+  it('names each reference to a schedule that does not exist, and each bad line', () => {
+    const r = streamsConfigSchema.safeParse({
+      schedules: [office],
+      cameras: [{ ...cam, schedule: 'weekend', zones: [{ name: 'yard', polygon: [[0, 0], [1, 0], [1, 1]], schedule: 'nope' }], lines: [{ name: 'dot', from: [0.2, 0.2], to: [0.2, 0.2] }] }],
+    });
+    expect(r.success).toBe(false);
+    if (!r.success)
+      expect(formatIssues(r.error.issues)).toEqual(
+        expect.arrayContaining(['cameras.0.lines.0: a line needs two different points']),
+      );
+    const refs = streamsConfigSchema.safeParse({ schedules: [office], cameras: [{ ...cam, schedule: 'weekend', zones: [{ name: 'yard', polygon: [[0, 0], [1, 0], [1, 1]], schedule: 'nope' }] }] });
+    expect(refs.success).toBe(false);
+    if (!refs.success) expect(formatIssues(refs.error.issues)).toEqual(['cameras.0.schedule: no schedule "weekend" (define it in schedules)', 'cameras.0.zones.0.schedule: no schedule "nope" (define it in schedules)']);
+  });
+});

@@ -31,6 +31,7 @@ function camera(id: string, overrides: Partial<CameraRecord> = {}): CameraRecord
     width: 640,
     zones: [{ name: 'door', polygon: [[0.1, 0.2], [0.5, 0.2], [0.5, 0.9]] }],
     lines: [{ name: 'gate', from: [0.5, 0], to: [0.5, 1] }],
+    schedules: [{ name: 'office', days: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' }],
     privacy: { faces: true, plates: false, heads: true, method: 'blur', margin: 0.15 },
     enabled: true,
     recording: { enabled: true, retainDays: 7, retainGb: 10 },

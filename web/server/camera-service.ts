@@ -38,6 +38,13 @@ export class CameraService {
     const parsed = cameraSchema.safeParse(input);
     if (!parsed.success) return { ok: false, status: 400, error: 'invalid camera', details: formatIssues(parsed.error.issues) };
     const cam: CameraConfig = parsed.data;
+    // A camera added through the API brings the definitions of the schedules it names.
+    const defined = new Set(cam.schedules.map((x) => x.name));
+    const missing = [
+      ...(cam.schedule !== undefined && !defined.has(cam.schedule) ? [`schedule: no schedule "${cam.schedule}" in schedules`] : []),
+      ...cam.zones.flatMap((z, i) => (z.schedule !== undefined && !defined.has(z.schedule) ? [`zones.${i}.schedule: no schedule "${z.schedule}" in schedules`] : [])),
+    ];
+    if (missing.length) return { ok: false, status: 400, error: 'invalid camera', details: missing };
     const record: CameraRecord = { ...cam, origin: 'api', createdAt: Date.now() };
     const inserted = await this.store.cameras.insert(record);
     if (!inserted) return { ok: false, status: 409, error: `a camera with id "${cam.id}" already exists`, details: [`id: "${cam.id}" is taken`] };

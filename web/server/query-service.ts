@@ -54,7 +54,8 @@ export class QueryService {
   async compiler(cameras?: readonly CameraRecord[]): Promise<QueryCompiler> {
     cameras ??= await this.o.store.cameras.list();
     const zones = [...new Set(cameras.flatMap((c) => c.zones.map((z) => z.name)))];
-    return new QueryCompiler({ zones, cameras: cameras.map((c) => ({ id: c.id, name: c.name })), freeText: this.o.similarity !== undefined });
+    const lines = [...new Set(cameras.flatMap((c) => (c.lines ?? []).map((l) => l.name)))];
+    return new QueryCompiler({ zones, lines, cameras: cameras.map((c) => ({ id: c.id, name: c.name })), freeText: this.o.similarity !== undefined });
   }
 
   async compile(text: string): Promise<QueryCompileResult> {

@@ -1,7 +1,7 @@
 import type { AnomalyEvidence, AnomalyRule, AnomalyType, LineConfig, QueryPlan, SceneTrack } from '@chronotrace/contracts';
 import { InvalidArmedQueryError } from '../matching/errors';
 import { inTimeWindow, type CompiledTimeWindow, type LocalClock, type LocalTime } from '../matching/time-window';
-import type { ArmedQueryInput, MatchedTrackEvidence } from '../matching/track-matcher';
+import { carries, colorScore, type ArmedQueryInput, type MatchedTrackEvidence } from '../matching/track-matcher';
 
 /** What the engine knows of a camera's site: its lines, its schedules and its local clock. */
 export interface AnomalySite {
@@ -354,14 +354,24 @@ export class AnomalyEngine {
     return s;
   }
 
+  /** In the rule's zones (any, when it names none) and as its subject describes (colours, carried objects). */
   #inScope(r: Rule, t: SceneTrack): boolean {
-    return !r.zones || t.zones.some((z) => r.zones!.includes(z));
+    if (r.zones && !t.zones.some((z) => r.zones!.includes(z))) return false;
+    return this.#described(r, t);
+  }
+
+  #described(r: Rule, t: SceneTrack): boolean {
+    const s = r.plan.subject;
+    if (s.colors?.length && colorScore(r.plan, t) < 0) return false;
+    for (const c of s.carrying ?? []) if (carries(t, c.classes, c.colors) === (c.negated === true)) return false;
+    return true;
   }
 
   #track(r: Rule, t: SceneTrack, frame: AnomalyFrame, site: AnomalySite, mem: CameraMemory, tracks: readonly SceneTrack[], crossed: Map<string, { line: string; direction: 'in' | 'out' }[]>, events: AnomalyEvent[]): void {
     const rule = r.rule;
     switch (rule.type) {
       case 'loitering': {
+        if (!this.#described(r, t)) return;
         const s = this.#state(r, t, mem);
         const inZones = r.zones ? t.zones.filter((z) => r.zones!.includes(z)) : ['*'];
         s.entered ??= new Map();
@@ -457,7 +467,7 @@ export class AnomalyEngine {
         return;
       }
       case 'line': {
-        if (rule.count) return; // counted per scope
+        if (rule.count || !this.#inScope(r, t)) return; // counted per scope
         const list = crossed.get(t.id);
         if (!list) return;
         for (const c of list) {
@@ -537,7 +547,7 @@ export class AnomalyEngine {
     if (rule.type === 'line' && rule.count) {
       for (const [id, list] of crossed) {
         const t = tracks.find((x) => x.id === id);
-        if (!t || !r.classes.has(t.label)) continue;
+        if (!t || !r.classes.has(t.label) || !this.#inScope(r, t)) continue;
         for (const c of list) if (c.line === rule.line && (!rule.direction || c.direction === rule.direction)) s.crossings.push(frame.at);
       }
       const from = frame.at - rule.count.windowSeconds * 1000;

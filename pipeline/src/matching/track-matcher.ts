@@ -624,7 +624,7 @@ function dwellMs(track: MatchTrack, zone: string | undefined, at: number): numbe
  * when the part lists it in `colors` (not only as dominant): a red jacket half-covered by a backpack
  * still counts. Colours of one constraint are alternatives; all constraints must hold.
  */
-function colorScore(plan: QueryPlan, track: MatchTrack): number {
+export function colorScore(plan: QueryPlan, track: MatchTrack): number {
   let score = 1;
   for (const c of plan.subject.colors ?? []) {
     const shares = track.attributes?.[c.part]?.colors;
@@ -638,7 +638,7 @@ function colorScore(plan: QueryPlan, track: MatchTrack): number {
 }
 
 /** Whether the track carries one of `classes` (in one of `colors`, when given) on this frame. */
-function carries(track: MatchTrack, classes: readonly CocoClass[], colors: readonly string[] | undefined): boolean {
+export function carries(track: MatchTrack, classes: readonly CocoClass[], colors: readonly string[] | undefined): boolean {
   if (track.carried) {
     for (const item of track.carried) {
       if (!classes.includes(item.label)) continue;

@@ -1,4 +1,4 @@
-import type { BasicColor, CarriedObject, CocoClass, QueryCountOp, QueryPlan, QueryTimeWindow } from '@chronotrace/contracts';
+import type { AnomalyRule, BasicColor, CarriedObject, CocoClass, QueryCountOp, QueryPlan, QueryTimeWindow } from '@chronotrace/contracts';
 import { pluralOf } from './vocabulary';
 
 const OP_WORDS: Record<QueryCountOp, string> = { '>': 'more than', '>=': 'at least', '<': 'fewer than', '<=': 'at most', '=': 'exactly' };
@@ -61,6 +61,7 @@ function quoted(names: readonly string[]): string {
  * `cameraNames` maps camera ids to display names; ids are shown when absent.
  */
 export function explainPlan(plan: QueryPlan, cameraNames: ReadonlyMap<string, string> = new Map()): string {
+  if (plan.anomaly) return explainAnomaly(plan, plan.anomaly, cameraNames);
   const { subject, count } = plan;
   const plural = count !== undefined && count.n !== 1;
   const anyColors = subject.colors?.find((c) => c.part === 'any');
@@ -84,4 +85,37 @@ export function explainPlan(plan: QueryPlan, cameraNames: ReadonlyMap<string, st
     ? ` and the frame looks like "${plan.similarity.text}" (${plan.similarity.terms.map((t) => `"${t}"`).join(', ')} by image–text similarity above this camera's calibrated threshold)`
     : '';
   return `Alert when ${described} ${plural ? 'are' : 'is'} ${where} ${cams}${dwell}${time}${looks}.`;
+}
+
+/** The sentence of an anomaly rule, e.g. `Alert when a person stays in zone "gate" for 2 minutes after entering it (loitering) on any camera.` */
+function explainAnomaly(plan: QueryPlan, rule: AnomalyRule, cameraNames: ReadonlyMap<string, string>): string {
+  const { subject } = plan;
+  const anyColors = subject.colors?.find((c) => c.part === 'any');
+  const adjective = anyColors ? `${colorWords(anyColors.colors)} ` : '';
+  const clauses: string[] = [];
+  const body = (subject.colors ?? []).filter((c) => c.part !== 'any');
+  if (body.length > 0) clauses.push(`wearing ${body.map((c) => `${colorWords(c.colors)} on the ${c.part} body`).join(' and ')}`);
+  for (const c of subject.carrying ?? []) clauses.push(carried(c));
+  const one = [article(`${adjective}${nouns(subject.classes, false)}`), ...clauses].join(' ');
+  const many = `${adjective}${nouns(subject.classes, true)}`;
+  const where = plan.zones ? `in ${plan.zones.length > 1 ? 'zones' : 'zone'} ${quoted(plan.zones)}` : 'in view';
+  const cams = plan.cameras ? `on ${plan.cameras.length > 1 ? 'cameras' : 'camera'} ${quoted(plan.cameras.map((id) => cameraNames.get(id) ?? id))}` : 'on any camera';
+  const time = plan.time ? `, ${when(plan.time)}` : '';
+  switch (rule.type) {
+    case 'loitering':
+      return `Alert when ${one} stays ${where} for ${formatDuration(rule.minSeconds)} after entering it (loitering) ${cams}${time}.`;
+    case 'crowd':
+      return `Alert when a crowd of ${many} forms ${where} ${cams}: their number rises by ${rule.risePerMinute} or more within a minute to ${rule.risePerMinute} above its usual level (once per crowd)${time}.`;
+    case 'abandoned':
+      return `Alert when ${one} is left unattended ${where} ${cams}: still for ${formatDuration(rule.minSeconds)} with no person within ${Math.round(rule.distance * 100)} % of the frame height (the alert shows who left it)${time}.`;
+    case 'after-hours':
+      return `Alert when ${one} is ${where} ${cams} outside ${rule.schedule ? `schedule "${rule.schedule}"` : "the zone's opening hours (its schedule, else the camera's)"}.`;
+    case 'unusual':
+      return `Alert when ${one} moves unusually ${where} ${cams}: speed, direction or numbers far outside what is usual there at that hour of the week (z ≥ ${rule.z}, once ${rule.minHistory} observations are learned)${time}.`;
+    case 'line': {
+      const dir = rule.direction === 'in' ? ' inbound' : rule.direction === 'out' ? ' outbound' : '';
+      if (rule.count) return `Alert when ${OP_WORDS[rule.count.op]} ${rule.count.n} ${many} cross line "${rule.line}"${dir} within ${formatDuration(rule.count.windowSeconds)} ${cams}${time}.`;
+      return `Alert when ${one} crosses line "${rule.line}"${dir} ${cams}${time}.`;
+    }
+  }
 }

@@ -1,8 +1,10 @@
 import {
+  ANOMALY_PRESETS,
   QUERY_LIMITS,
   QUERY_PLAN_VERSION,
   BASIC_COLORS,
   COCO_CLASSES,
+  type AnomalyRule,
   type BasicColor,
   type CarriedObject,
   type CocoClass,
@@ -30,10 +32,12 @@ export interface QueryCompilerOptions {
    * similarity term (plan.similarity) instead of an error. A likely typo is still an error. Default false.
    */
   freeText?: boolean;
+  /** Line names of the cameras (`lines` in streams.config), for line-crossing rules. Default []. */
+  lines?: readonly string[];
 }
 
 /** A recognised word or phrase, with where it was in the token stream. */
-type Item = (Lexeme | { kind: 'zone'; name: string } | { kind: 'camera'; id: string } | { kind: 'time'; h: number; m: number }) & {
+type Item = (Lexeme | { kind: 'zone'; name: string } | { kind: 'camera'; id: string } | { kind: 'line'; name: string } | { kind: 'time'; h: number; m: number }) & {
   word: string;
   /** The raw token before this item, '' at the start. */
   prev: string;
@@ -102,6 +106,12 @@ interface ParseState {
   zones: string[];
   cameras: string[];
   unknown: string[];
+  /** An anomaly's words, and their word (for messages). */
+  anomaly?: { type: 'crowd' | 'abandoned' | 'after-hours' | 'unusual'; word: string };
+  /** Crossing a line: the direction the words imply, the line named. */
+  cross?: { direction?: 'in' | 'out'; word: string };
+  direction?: 'in' | 'out';
+  line?: string;
 }
 
 /**
@@ -112,6 +122,7 @@ export class QueryCompiler {
   readonly #zones = new Map<string, string>();
   readonly #cameras = new Map<string, string>();
   readonly #cameraNames = new Map<string, string>();
+  readonly #lines = new Map<string, string>();
   readonly #maxPlaceWords: number;
   readonly #suggestible: string[];
   readonly #freeText: boolean;
@@ -134,6 +145,12 @@ export class QueryCompiler {
         maxWords = Math.max(maxWords, tokenizeQuery(label).length);
       }
       this.#cameraNames.set(cam.id, cam.name);
+    }
+    for (const line of options.lines ?? []) {
+      const key = nameKey(line);
+      if (key === '') throw new QueryCompilerOptionsError(`line name ${JSON.stringify(line)} has no letters or digits`);
+      this.#lines.set(key, line);
+      maxWords = Math.max(maxWords, tokenizeQuery(line).length);
     }
     this.#maxPlaceWords = maxWords;
     this.#suggestible = [...SUGGESTIBLE, ...[...this.#zones.values()].map((z) => z.toLowerCase()), ...this.#cameraNames.keys()];
@@ -169,7 +186,7 @@ export class QueryCompiler {
 
     let plan: QueryPlan;
     try {
-      plan = parse(items);
+      plan = parse(items, [...new Set(this.#lines.values())]);
     } catch (e) {
       if (e instanceof ParseFailure) {
         if (e.code === 'unknown-terms') return this.#unknown(e.terms);
@@ -177,7 +194,11 @@ export class QueryCompiler {
       }
       throw e;
     }
-    if (residue.length > 0) plan.similarity = { text: trimmed.normalize('NFKC').replace(/\s+/g, ' '), terms: residue };
+    if (residue.length > 0) {
+      // An anomaly rule watches for what happens, not for what the frame looks like: the words stay unknown.
+      if (plan.anomaly) return this.#unknown(residue);
+      plan.similarity = { text: trimmed.normalize('NFKC').replace(/\s+/g, ' '), terms: residue };
+    }
     return { ok: true, plan, explanation: explainPlan(plan, this.#cameraNames) };
   }
 
@@ -216,8 +237,14 @@ export class QueryCompiler {
         const key = span.join('');
         const zone = this.#zones.get(key);
         const camera = this.#cameras.get(key);
+        const line = this.#lines.get(key);
         const word = span.join(' ');
         const next = tokens[p + len] ?? '';
+        // A line's name followed by "line" is the line ("the gate line"), whatever else the words mean.
+        if (line !== undefined && (next === 'line' || next === 'lines' || (!lexeme && zone === undefined && camera === undefined))) {
+          best = { len, item: { kind: 'line', name: line, word, prev } };
+          break;
+        }
         const cameraHint = CAMERA_WORDS.has(before) || CAMERA_WORDS.has(next);
         const place: Item | null =
           camera !== undefined && (zone === undefined || cameraHint)
@@ -227,7 +254,8 @@ export class QueryCompiler {
               : null;
         const beforeKind = LEXICON.get(before)?.kind;
         const placeContext = beforeKind === 'place' || beforeKind === 'zone-word' || cameraHint;
-        if (place && (!lexeme || lexeme.kind === 'filler' || placeContext)) best = { len, item: place };
+        // A zone or camera named like a crossing word ("the crossing") is the place.
+        if (place && (!lexeme || lexeme.kind === 'filler' || lexeme.kind === 'cross' || placeContext)) best = { len, item: place };
         else if (lexeme) best = { len, item: { ...lexeme, word, prev } };
         else if (place) best = { len, item: place };
       }
@@ -272,7 +300,7 @@ function readTime(items: readonly Item[], k: number): { hhmm: string; next: numb
   return { hhmm: hhmm(h, m), next: k + 1 };
 }
 
-function parse(items: readonly Item[]): QueryPlan {
+function parse(items: readonly Item[], lines: readonly string[]): QueryPlan {
   const st: ParseState = {
     subject: null,
     subjectColors: [],
@@ -480,6 +508,29 @@ function parse(items: readonly Item[]): QueryPlan {
         st.crowd = true;
         i += 1;
         break;
+      case 'anomaly':
+        if (st.anomaly && st.anomaly.type !== it.type) throw new ParseFailure('too-complex', `"${st.anomaly.word}" and "${it.word}": one anomaly per query.`);
+        st.anomaly = { type: it.type, word: it.word };
+        i += 1;
+        break;
+      case 'cross':
+        st.cross = { ...(it.direction ? { direction: it.direction } : {}), word: it.word };
+        st.mode = 'subject';
+        i += 1;
+        break;
+      case 'direction':
+        st.direction = it.direction;
+        i += 1;
+        break;
+      case 'line':
+        if (st.line !== undefined && st.line !== it.name) throw new ParseFailure('too-complex', 'One line per query.');
+        st.line = it.name;
+        st.mode = 'subject';
+        i += 1;
+        break;
+      case 'line-word':
+        i += 1;
+        break;
       case 'wear':
       case 'camera-word':
       case 'filler':
@@ -491,7 +542,7 @@ function parse(items: readonly Item[]): QueryPlan {
     st.join = null;
   }
   if (st.unknown.length > 0) throw new ParseFailure('unknown-terms', 'not understood', st.unknown);
-  return finish(st);
+  return finish(st, lines);
 }
 
 function addClass(st: ParseState, classes: CocoClass[], colors: BasicColor[], word: string): void {
@@ -545,12 +596,16 @@ function setDwell(st: ParseState, op: QueryCountOp, seconds: number, word: strin
   st.dwellSeconds = seconds;
 }
 
-function finish(st: ParseState): QueryPlan {
+function finish(st: ParseState, lines: readonly string[]): QueryPlan {
+  const rule = anomalyOf(st, lines);
   let subject = st.subject;
   if (subject === null) {
-    if (!st.crowd && !st.loiterer) throw new ParseFailure('no-subject', 'Say what to look for, e.g. "person", "car" or "dog".');
-    subject = ['person'];
+    if (rule?.type === 'abandoned') subject = ['backpack', 'handbag', 'suitcase'];
+    else if (!st.crowd && !st.loiterer && !rule) throw new ParseFailure('no-subject', 'Say what to look for, e.g. "person", "car" or "dog".');
+    else subject = ['person'];
   }
+  if (rule?.type === 'abandoned' && subject.some((c) => !BAG_CLASSES.includes(c)))
+    throw new ParseFailure('unsupported', `"${st.anomaly?.word ?? 'unattended'}": only bags are watched for being left (backpack, handbag, suitcase), not ${subject.join(' or ')}.`);
   if (subject.length > QUERY_LIMITS.maxClasses)
     throw new ParseFailure(
       'too-many-classes',
@@ -571,13 +626,69 @@ function finish(st: ParseState): QueryPlan {
   const plan: QueryPlan = { version: QUERY_PLAN_VERSION, subject: { classes: subject } };
   if (colors.length > 0) plan.subject.colors = colors;
   if (st.carrying.length > 0) plan.subject.carrying = st.carrying;
-  if (st.count) plan.count = st.count;
+  if (st.count && !rule) plan.count = st.count;
   if (st.zones.length > 0) plan.zones = st.zones;
   if (st.cameras.length > 0) plan.cameras = st.cameras;
-  const dwell = st.dwellSeconds ?? (st.loiter ? LOITER_SECONDS : undefined);
+  const dwell = rule ? undefined : (st.dwellSeconds ?? (st.loiter ? LOITER_SECONDS : undefined));
   if (dwell !== undefined) plan.dwell = { minSeconds: dwell };
+  if (rule) plan.anomaly = rule;
   const time: QueryTimeWindow = { ...st.time };
   if (st.days.size > 0 && st.days.size < 7) time.days = [...st.days].sort((a, b) => a - b);
   if (time.after !== undefined || time.before !== undefined || time.days) plan.time = time;
   return plan;
+}
+
+const BAG_CLASSES: readonly CocoClass[] = ['backpack', 'handbag', 'suitcase'];
+
+/**
+ * The anomaly rule the words ask for, if any: loitering (a person-word like "loitering", its duration
+ * or the preset's), a crowd forming, a bag left unattended, after hours, unusual movement, or crossing
+ * a line (with a count and a window: "more than 20 people entered in 10 minutes").
+ */
+function anomalyOf(st: ParseState, lines: readonly string[]): AnomalyRule | undefined {
+  const kinds = [st.anomaly?.type, st.cross || st.line !== undefined ? 'line' : undefined, st.loiter && st.loiterer ? 'loitering' : undefined].filter((k): k is string => k !== undefined);
+  if (kinds.length > 1) throw new ParseFailure('too-complex', `One anomaly per query: the words ask for ${kinds.join(' and ')}.`);
+  const kind = kinds[0];
+  if (!kind) return undefined;
+  const noCount = (what: string): void => {
+    if (st.count && !st.crowd) throw new ParseFailure('too-complex', `${what} cannot be combined with a count.`);
+  };
+  switch (kind) {
+    case 'loitering':
+      noCount('Loitering');
+      return { type: 'loitering', minSeconds: st.dwellSeconds ?? ANOMALY_PRESETS.loitering.minSeconds };
+    case 'crowd':
+      if (st.dwellSeconds !== undefined) throw new ParseFailure('too-complex', 'A crowd forming is judged over a minute; it takes no duration.');
+      return { ...ANOMALY_PRESETS.crowd };
+    case 'abandoned':
+      noCount('A bag left unattended');
+      return { ...ANOMALY_PRESETS.abandoned, minSeconds: st.dwellSeconds ?? ANOMALY_PRESETS.abandoned.minSeconds };
+    case 'after-hours':
+      noCount('After hours');
+      if (st.time.after !== undefined || st.time.before !== undefined) throw new ParseFailure('too-complex', '"after hours" means outside the zone\'s schedule; give either that or a time window, not both.');
+      return { type: 'after-hours' };
+    case 'unusual':
+      noCount('Unusual movement');
+      return { ...ANOMALY_PRESETS.unusual };
+    default: {
+      const line = st.line ?? (lines.length === 1 ? lines[0] : undefined);
+      if (line === undefined) {
+        throw new ParseFailure(
+          lines.length === 0 ? 'unsupported' : 'invalid',
+          lines.length === 0
+            ? `"${st.cross?.word ?? 'line'}": no camera has a line to cross; add \`lines\` to a camera in streams.config.`
+            : `Say which line: ${lines.map((l) => `"${l} line"`).join(', ')}.`,
+        );
+      }
+      const direction = st.direction ?? st.cross?.direction;
+      const rule: AnomalyRule = { type: 'line', line, ...(direction ? { direction } : {}) };
+      if (st.count) {
+        if (st.count.op !== '>' && st.count.op !== '>=') throw new ParseFailure('unsupported', 'Crossings can be counted as "more than" or "at least" a number.');
+        if (st.dwellSeconds === undefined) throw new ParseFailure('invalid', 'Say over what time the crossings are counted, e.g. "in 10 minutes".');
+        return { ...rule, count: { op: st.count.op, n: st.count.n, windowSeconds: st.dwellSeconds } };
+      }
+      if (st.dwellSeconds !== undefined) throw new ParseFailure('invalid', 'A duration goes with a count of crossings, e.g. "more than 20 people entered in 10 minutes".');
+      return rule;
+    }
+  }
 }

@@ -42,6 +42,12 @@ export type Lexeme =
   | { kind: 'period'; after: string; before: string }
   | { kind: 'days'; days: number[] }
   | { kind: 'crowd'; n: number }
+  /** An anomaly rule's words ("crowd forming", "left unattended", "after hours", "unusual movement"). */
+  | { kind: 'anomaly'; type: 'crowd' | 'abandoned' | 'after-hours' | 'unusual' }
+  /** Crossing a line ("crossing", "entered": inbound, "exited": outbound). */
+  | { kind: 'cross'; direction?: 'in' | 'out' }
+  | { kind: 'direction'; direction: 'in' | 'out' }
+  | { kind: 'line-word' }
   | { kind: 'camera-word' }
   | { kind: 'zone-word' }
   | { kind: 'refused'; reason: string }
@@ -212,6 +218,19 @@ function lexicon(): Map<string, Lexeme> {
   for (const w of ['daytime', 'day time', 'during the day']) put(w, { kind: 'period', ...DAYTIME });
   for (const w of ['crowd', 'crowds']) put(w, { kind: 'crowd', n: CROWD_MIN });
   for (const w of ['group', 'groups']) put(w, { kind: 'crowd', n: GROUP_MIN });
+  for (const w of ['crowd forming', 'crowds forming', 'crowd gathering', 'crowds gathering', 'crowd building', 'crowd building up', 'crowding', 'gathering', 'gather', 'gathers', 'forming'])
+    put(w, { kind: 'anomaly', type: 'crowd' });
+  for (const w of ['unattended', 'left unattended', 'left behind', 'abandoned', 'abandon', 'dumped']) put(w, { kind: 'anomaly', type: 'abandoned' });
+  for (const w of ['after hours', 'out of hours', 'outside hours', 'outside opening hours', 'outside business hours', 'outside working hours', 'after closing', 'after closing time'])
+    put(w, { kind: 'anomaly', type: 'after-hours' });
+  for (const w of ['unusual', 'unusual movement', 'unusual movements', 'unusual activity', 'unusual behaviour', 'unusual behavior', 'abnormal', 'abnormal movement', 'abnormal activity', 'abnormal behaviour', 'abnormal behavior', 'erratic', 'erratic movement'])
+    put(w, { kind: 'anomaly', type: 'unusual' });
+  for (const w of ['crossing', 'crosses', 'cross', 'crossed']) put(w, { kind: 'cross' });
+  for (const w of ['entered', 'enter', 'came in', 'coming in']) put(w, { kind: 'cross', direction: 'in' });
+  for (const w of ['exited', 'exit', 'exits', 'exiting', 'went out', 'going out']) put(w, { kind: 'cross', direction: 'out' });
+  for (const w of ['inbound', 'inward', 'inwards']) put(w, { kind: 'direction', direction: 'in' });
+  for (const w of ['outbound', 'outward', 'outwards']) put(w, { kind: 'direction', direction: 'out' });
+  for (const w of ['line', 'lines']) put(w, { kind: 'line-word' });
   for (const w of ['camera', 'cameras', 'cam', 'cams', 'feed']) put(w, { kind: 'camera-word' });
   for (const w of ['zone', 'zones', 'area', 'areas', 'region']) put(w, { kind: 'zone-word' });
   for (const w of ['no', 'not', 'nobody', 'none', 'nothing', 'never', 'no one', 'empty']) put(w, { kind: 'absence' });
@@ -226,7 +245,7 @@ export const MAX_PHRASE_WORDS = Math.max(...[...LEXICON.keys()].map((k) => k.spl
 
 /** Words worth suggesting: content words (not fillers, not refused terms). */
 export const SUGGESTIBLE: readonly string[] = [...LEXICON.entries()]
-  .filter(([, l]) => !['filler', 'refused', 'place', 'absence', 'or', 'and'].includes(l.kind))
+  .filter(([, l]) => !['filler', 'refused', 'place', 'absence', 'or', 'and', 'line-word'].includes(l.kind))
   .map(([k]) => k);
 
 /** Words the compiler deliberately does not accept but can point elsewhere for. */

@@ -107,6 +107,18 @@ export class SearchService {
     const compiled = compiler.compile(time.text);
     if (!compiled.ok) return { ok: false, status: 400, rejection: compiled.error };
     const plan = compiled.plan;
+    if (plan.anomaly) {
+      return {
+        ok: false,
+        status: 400,
+        rejection: {
+          code: 'unsupported',
+          error: `search finds tracks, not anomalies: arm "${q.q}" as a standing query and backtest it over stored history to see when it would have fired`,
+          unknownTerms: [],
+          suggestions: {},
+        },
+      };
+    }
     if (plan.count) {
       return {
         ok: false,

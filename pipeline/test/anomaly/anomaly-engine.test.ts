@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QUERY_PLAN_VERSION, type AnomalyRule, type CarriedItem, type LineConfig, type QueryPlan, type SceneTrack } from '@chronotrace/contracts';
-import { AnomalyEngine, compileTimeWindow, type AnomalyEvent, type AnomalySite } from '../../src/index';
+import { AnomalyEngine, compileTimeWindow, siteOfCamera, type AnomalyEvent, type AnomalySite } from '../../src/index';
 
 const W = 640;
 const H = 480;
@@ -208,5 +208,37 @@ describe('AnomalyEngine: arming', () => {
     expect(e.disarm('a')).toBe(true);
     expect(e.size).toBe(0);
     expect(run(e, times(5, () => [{ id: 'p', x: 1, y: 1 }]))).toEqual([]);
+  });
+});
+
+describe('siteOfCamera', () => {
+  it('reads opening hours from the camera (a zone’s own schedule, else the camera’s) in its time zone, and its lines', () => {
+    const camera = {
+      timeZone: 'Europe/Paris',
+      lines: [{ name: 'gate', from: [0.5, 0] as [number, number], to: [0.5, 1] as [number, number] }],
+      schedule: 'office',
+      zones: [
+        { name: 'warehouse', polygon: [[0, 0], [1, 0], [1, 1]] as [number, number][], schedule: 'night-shift' },
+        { name: 'lobby', polygon: [[0, 0], [1, 0], [1, 1]] as [number, number][] },
+      ],
+      schedules: [
+        { name: 'office', days: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' },
+        { name: 'night-shift', days: [0, 1, 2, 3, 4, 5, 6], from: '22:00', to: '06:00' },
+      ],
+    };
+    const s = siteOfCamera(camera);
+    expect(s.lines.map((l) => l.name)).toEqual(['gate']);
+    // Wednesday 2 Dec 2026, 18:30 UTC = 19:30 in Paris: the office is closed, the night shift not on yet.
+    const e = new AnomalyEngine(() => s);
+    e.arm({ id: 'ah', version: 1, plan: plan({ type: 'after-hours' }, { zones: ['warehouse', 'lobby'] }) });
+    const at = Date.UTC(2026, 11, 2, 18, 30);
+    const frame = (zones: string[], id: string) => e.evaluate({ camera: 'cam', at, width: W, height: H, tracks: [track({ id, x: 100, y: 300, zones }, at)] });
+    expect(s.clock(at)).toEqual({ day: 3, minutes: 19 * 60 + 30 });
+    expect(frame(['lobby'], 'p1').map((x) => x.anomaly.measured)).toEqual([{ localTime: '19:30', zone: 'lobby' }]);
+    expect(frame(['warehouse'], 'p2').map((x) => x.anomaly.measured)).toEqual([{ localTime: '19:30', zone: 'warehouse' }]);
+    // 23:00 in Paris: the warehouse's night shift is on.
+    const late = Date.UTC(2026, 11, 2, 22, 0);
+    expect(e.evaluate({ camera: 'cam', at: late, width: W, height: H, tracks: [track({ id: 'p3', x: 100, y: 300, zones: ['warehouse'] }, late)] })).toEqual([]);
+    expect(siteOfCamera(undefined).schedule('x')).toBeNull();
   });
 });

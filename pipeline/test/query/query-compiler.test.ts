@@ -110,9 +110,10 @@ const accepted: [string, QueryPlan][] = [
   ['person for more than 30 seconds', plan(person, { dwell: { minSeconds: 30 } })],
   ['car for an hour', plan({ classes: ['car'] }, { dwell: { minSeconds: 3600 } })],
   ['people for 90s', plan(person, { dwell: { minSeconds: 90 } })],
-  ['person loitering', plan(person, { dwell: { minSeconds: 60 } })],
-  ['loitering at the entrance', plan(person, { zones: ['entrance'], dwell: { minSeconds: 60 } })],
-  ['someone loitering for 10 minutes', plan(person, { dwell: { minSeconds: 600 } })],
+  // loitering is the anomaly rule (counted from entering the zone), not a total dwell
+  ['person loitering', plan(person, { anomaly: { type: 'loitering', minSeconds: 60 } })],
+  ['loitering at the entrance', plan(person, { zones: ['entrance'], anomaly: { type: 'loitering', minSeconds: 60 } })],
+  ['someone loitering for 10 minutes', plan(person, { anomaly: { type: 'loitering', minSeconds: 600 } })],
   ['car parked in the loading bay', plan({ classes: ['car'] }, { zones: ['Loading Bay'], dwell: { minSeconds: 60 } })],
   // time windows
   ['person after 22:00', plan(person, { time: { after: '22:00' } })],
@@ -138,7 +139,7 @@ const accepted: [string, QueryPlan][] = [
   ],
   [
     'man loitering near gate 3 for over 5 minutes at night on camera gate',
-    plan(person, { zones: ['gate 3'], cameras: ['gate'], dwell: { minSeconds: 300 }, time: { after: '22:00', before: '06:00' } }),
+    plan(person, { zones: ['gate 3'], cameras: ['gate'], anomaly: { type: 'loitering', minSeconds: 300 }, time: { after: '22:00', before: '06:00' } }),
   ],
 ];
 
@@ -325,7 +326,7 @@ describe('explanations', () => {
       'person in the entrance or the crossing on camera street or camera lobby',
       'Alert when a person is in zones "entrance" or "crossing" on cameras "Street — pedestrians" or "Lobby — test pattern".',
     ],
-    ['loitering near gate 3 at night', 'Alert when a person is in zone "gate 3" on any camera for at least 1 minute, between 22:00 and 06:00.'],
+    ['loitering near gate 3 at night', 'Alert when a person stays in zone "gate 3" for 1 minute after entering it (loitering) on any camera, between 22:00 and 06:00.'],
     ['car for 90 seconds', 'Alert when a car is in view on any camera for at least 90 seconds.'],
     ['car for 2 hours', 'Alert when a car is in view on any camera for at least 2 hours.'],
     ['a crowd on weekends', 'Alert when at least 10 persons are in view on any camera, on weekends.'],

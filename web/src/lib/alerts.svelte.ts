@@ -1,4 +1,4 @@
-import type { Alert, Severity } from '@chronotrace/contracts';
+import type { Alert, AnomalyType, Severity } from '@chronotrace/contracts';
 import { ackAlert, errorText, listAlerts } from './api';
 import { SEVERITY_RANK } from './format';
 
@@ -14,6 +14,8 @@ export type AlertAck = { id: string; by: string; at: number };
 export interface AlertPulse {
   until: number;
   severity: Severity;
+  /** The anomaly that fired (the newest alert's), when it was one. */
+  anomaly: AnomalyType | null;
 }
 
 /** Newest first; ties (same firing time) in a stable order. */
@@ -75,7 +77,7 @@ export class AlertState {
     this.latest = alert;
     const current = this.pulses[alert.camera];
     const severity = current && current.until > now && SEVERITY_RANK[current.severity] > SEVERITY_RANK[alert.severity] ? current.severity : alert.severity;
-    this.pulses = { ...this.pulses, [alert.camera]: { until: now + this.pulseMs, severity } };
+    this.pulses = { ...this.pulses, [alert.camera]: { until: now + this.pulseMs, severity, anomaly: alert.anomaly?.type ?? null } };
   }
 
   applyAck(ack: AlertAck): void {

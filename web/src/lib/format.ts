@@ -1,4 +1,4 @@
-import type { CameraState, RedactedFrameMeta, Severity } from '@chronotrace/contracts';
+import type { AnomalyType, CameraState, RedactedFrameMeta, Severity } from '@chronotrace/contracts';
 
 /** Text shown in each state's badge. Colour is never the only cue. */
 export const STATE_LABEL: Record<CameraState, string> = {
@@ -43,6 +43,16 @@ export const SEVERITY_LABEL: Record<Severity, string> = {
 };
 
 export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+
+/** What a tile and an alert say of the anomaly that fired. */
+export const ANOMALY_LABEL: Record<AnomalyType, string> = {
+  loitering: 'loitering',
+  crowd: 'crowd forming',
+  abandoned: 'unattended bag',
+  'after-hours': 'after hours',
+  unusual: 'unusual movement',
+  line: 'line crossed',
+};
 
 /** Local wall-clock time with seconds, 24 h ("14:03:27"); the date too when it is not today. */
 export function clockTime(at: number, now: number = Date.now()): string {
