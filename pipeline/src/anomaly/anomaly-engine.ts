@@ -56,6 +56,26 @@ interface Rule {
   tracks: Map<string, Map<string, TrackState>>;
   /** Per-camera state of this rule (crowd, line counts, occupancy). */
   cams: Map<string, ScopeState>;
+  /** Loitering: the zone visit (zone → entry time) each track fired for; after-hours, unusual: tracks that fired (zone '*'). */
+  fired: Map<string, Map<string, number>>;
+  /** Whether the subject names colours or carried objects (else every track of its classes is described). */
+  described: boolean;
+  /** Rules with the same subject and zones share a scope: its tracks, counts and movement baselines are computed once per frame. */
+  scope: number;
+  /** After hours: the rule's zones (null: the camera) whose schedule is closed, as of frame `closedFrame`. */
+  closedZones: (string | null)[];
+  closedFrame: number;
+}
+
+/** One track's judgement against its scope's movement baseline on this frame (made once, shared by the scope's rules). */
+interface Judged {
+  st: MovementStats;
+  zone: string;
+  how: number;
+  speed: number;
+  dir: number;
+  z: number;
+  share: number;
 }
 
 interface TrackState {
@@ -69,14 +89,15 @@ interface TrackState {
 }
 
 interface ScopeState {
-  /** Crowd: (time, count) of the last minute, the learned baseline, when observing began, whether an episode is on. */
-  history: { at: number; count: number }[];
+  /** Crowd: the learned baseline, when observing began, whether an episode is on. */
   baseline: number;
   since: number;
   lastAt: number;
   active: boolean;
   /** Line with count: crossing times in the window. */
   crossings: number[];
+  /** Unusual occupancy: the baseline per hour of the week, and whether an episode is on. */
+  occupancy: Map<number, MovementStats>;
 }
 
 /** Per camera: foot points of the previous frame, owners of bags, and per-scope baselines of movement. */
@@ -90,6 +111,15 @@ interface CameraMemory {
   stats: Map<string, MovementStats>;
   /** Rules holding track states on this camera (only they are swept when tracks leave). */
   touched: Set<Rule>;
+  /** When each track entered each zone it is in (the same for every rule). */
+  entries: Map<string, Map<string, number>>;
+  /** Results computed once per frame (schedules closed, by key). */
+  closed: Map<string, boolean>;
+  /** Per scope, this frame: its tracks, and each track's movement judgement. */
+  scopeTracks: Map<number, SceneTrack[]>;
+  judged: Map<number, Map<string, Judged>>;
+  /** Per scope: (time, count) over the last minute, and the frame it was last extended on. */
+  counts: Map<number, { history: { at: number; count: number }[]; frame: number; min: number }>;
 }
 
 interface MovementStats {
@@ -108,6 +138,9 @@ interface Welford {
 }
 
 const BAGS = new Set(['backpack', 'handbag', 'suitcase']);
+const ANYWHERE: readonly string[] = ['*'];
+const NO_ZONE: readonly (string | null)[] = [null];
+const FIRED = new Map<string, number>();
 /** A bag that moved more than this many frame heights since its anchor is not standing still. */
 const STILL = 0.03;
 /** The baseline of a crowd scope learns with this time constant (s), and needs this much history before it judges (s). */
@@ -195,6 +228,7 @@ export class AnomalyEngine {
   /** Rules that watch every frame of their cameras (crowd, occupancy, line counts: zero tracks matter). */
   readonly #scoped = new Map<string, Rule[]>();
   readonly #cameras = new Map<string, CameraMemory>();
+  readonly #scopes = new Map<string, number>();
   #frames = 0;
   #events = 0;
   #lastChecks = 0;
@@ -222,6 +256,11 @@ export class AnomalyEngine {
       zones: q.plan.zones,
       tracks: new Map(),
       cams: new Map(),
+      fired: new Map(),
+      described: (q.plan.subject.colors?.length ?? 0) > 0 || (q.plan.subject.carrying?.length ?? 0) > 0,
+      scope: this.#scopeId(q.plan),
+      closedZones: [],
+      closedFrame: -1,
     };
     this.#rules.set(r.id, r);
     for (const camera of r.cameras ?? ['*']) {
@@ -239,6 +278,13 @@ export class AnomalyEngine {
       }
     }
     return existing ? 'replaced' : 'armed';
+  }
+
+  #scopeId(plan: QueryPlan): number {
+    const key = JSON.stringify([[...plan.subject.classes].sort(), plan.zones ?? null, plan.subject.colors ?? null, plan.subject.carrying ?? null]);
+    let id = this.#scopes.get(key);
+    if (id === undefined) this.#scopes.set(key, (id = this.#scopes.size));
+    return id;
   }
 
   disarm(id: string): boolean {
@@ -275,7 +321,7 @@ export class AnomalyEngine {
     this.#frames++;
     const events: AnomalyEvent[] = [];
     let mem = this.#cameras.get(frame.camera);
-    if (!mem) this.#cameras.set(frame.camera, (mem = { frame: 0, feet: new Map(), owner: new Map(), lineCounts: new Map(), stats: new Map(), touched: new Set() }));
+    if (!mem) this.#cameras.set(frame.camera, (mem = { frame: 0, feet: new Map(), owner: new Map(), lineCounts: new Map(), stats: new Map(), touched: new Set(), entries: new Map(), closed: new Map(), scopeTracks: new Map(), judged: new Map(), counts: new Map() }));
     mem.frame++;
     const site = this.siteOf(frame.camera);
     this.#site = site;
@@ -285,6 +331,17 @@ export class AnomalyEngine {
     // Owners: a person carrying a bag on this frame is its owner until another carries it.
     for (const t of confirmed) for (const c of t.carried ?? []) mem.owner.set(c.trackId, t.id);
     const feetNow = new Map(confirmed.map((t) => [t.id, foot(t)]));
+    mem.closed.clear();
+    mem.scopeTracks.clear();
+    mem.judged.clear();
+    // Zone entries: a track entering a zone now; leaving one forgets it (a new visit starts afresh).
+    for (const t of confirmed) {
+      let e = mem.entries.get(t.id);
+      if (!e) mem.entries.set(t.id, (e = new Map()));
+      for (const z of e.keys()) if (!t.zones.includes(z)) e.delete(z);
+      for (const z of t.zones) if (!e.has(z)) e.set(z, frame.at);
+    }
+    for (const id of mem.entries.keys()) if (!feetNow.has(id)) mem.entries.delete(id);
     const crossed = this.#crossings(frame, site, mem, confirmed, feetNow);
     let checks = 0;
     const own = this.#index.get(frame.camera);
@@ -305,13 +362,30 @@ export class AnomalyEngine {
         this.#scope(r, frame, site, mem, confirmed, crossed, events);
       }
     }
-    // Tracks gone from the frame: their state goes (a returning id starts afresh).
-    for (const r of mem.touched) {
-      const states = r.tracks.get(frame.camera);
-      if (states) for (const [id, s] of states) if (s.seen !== mem.frame) states.delete(id);
-      if (!states || states.size === 0) {
-        r.tracks.delete(frame.camera);
-        mem.touched.delete(r);
+    // Each judged observation joins its scope's baseline once, after every rule of the scope judged it.
+    for (const byTrack of mem.judged.values()) {
+      for (const j of byTrack.values()) {
+        welfordAdd(j.st.speed, j.speed);
+        if (j.dir >= 0) {
+          j.st.directions[j.dir]!++;
+          j.st.directionTotal++;
+        }
+      }
+    }
+    // Tracks gone from the frame: their state goes (a returning id starts afresh). Nothing to sweep when none left.
+    const gone: string[] = [];
+    for (const id of mem.feet.keys()) if (!feetNow.has(id)) gone.push(id);
+    if (gone.length > 0) {
+      for (const r of mem.touched) {
+        const states = r.tracks.get(frame.camera);
+        for (const id of gone) {
+          states?.delete(id);
+          r.fired.delete(id);
+        }
+        if ((!states || states.size === 0) && r.fired.size === 0) {
+          r.tracks.delete(frame.camera);
+          mem.touched.delete(r);
+        }
       }
     }
     mem.feet = feetNow;
@@ -361,6 +435,7 @@ export class AnomalyEngine {
   }
 
   #described(r: Rule, t: SceneTrack): boolean {
+    if (!r.described) return true;
     const s = r.plan.subject;
     if (s.colors?.length && colorScore(r.plan, t) < 0) return false;
     for (const c of s.carrying ?? []) if (carries(t, c.classes, c.colors) === (c.negated === true)) return false;
@@ -372,16 +447,18 @@ export class AnomalyEngine {
     switch (rule.type) {
       case 'loitering': {
         if (!this.#described(r, t)) return;
-        const s = this.#state(r, t, mem);
-        const inZones = r.zones ? t.zones.filter((z) => r.zones!.includes(z)) : ['*'];
-        s.entered ??= new Map();
-        for (const z of [...s.entered.keys()]) if (!inZones.includes(z)) s.entered.delete(z);
-        for (const z of inZones) {
-          let e = s.entered.get(z);
-          if (!e) s.entered.set(z, (e = { at: z === '*' ? t.firstSeen : frame.at, fired: false }));
-          const dwell = (frame.at - e.at) / 1000;
-          if (e.fired || dwell < rule.minSeconds) continue;
-          e.fired = true;
+        const entries = mem.entries.get(t.id);
+        for (const z of r.zones ?? ANYWHERE) {
+          if (z !== '*' && !t.zones.includes(z)) continue;
+          const entry = z === '*' ? t.firstSeen : entries?.get(z);
+          if (entry === undefined) continue;
+          const dwell = (frame.at - entry) / 1000;
+          if (dwell < rule.minSeconds) continue;
+          let visits = r.fired.get(t.id);
+          if (visits?.get(z) === entry) continue;
+          if (!visits) r.fired.set(t.id, (visits = new Map()));
+          visits.set(z, entry);
+          mem.touched.add(r);
           const where = z === '*' ? 'in view' : `in zone "${z}"`;
           events.push(this.#event(r, frame, [evidenceOf(t, r.zones, dwell)], { type: 'loitering', confidence: round2(Math.min(1, t.score)), measured: { dwellSeconds: round2(dwell), thresholdSeconds: rule.minSeconds, ...(z === '*' ? {} : { zone: z }) } }, `${t.label} loitering ${where} for ${Math.round(dwell)} s (≥ ${rule.minSeconds} s since entering)`));
         }
@@ -419,17 +496,18 @@ export class AnomalyEngine {
         return;
       }
       case 'after-hours': {
-        if (!this.#inScope(r, t)) return;
-        const s = this.#state(r, t, mem);
-        if (s.fired) return;
-        const local = this.#localTime();
-        const zones = r.zones ? t.zones.filter((z) => r.zones!.includes(z)) : [null];
-        const closed = zones.find((z) => {
-          const w = site.schedule(z, rule.schedule);
-          return w !== null && !inTimeWindow(w, local);
-        });
+        if (r.fired.has(t.id)) return;
+        // The rule's closed zones are the same for every track of the frame: found once.
+        if (r.closedFrame !== this.#frames) {
+          r.closedFrame = this.#frames;
+          r.closedZones = (r.zones ?? NO_ZONE).filter((z) => this.#closed(mem, site, z, rule.schedule));
+        }
+        if (r.closedZones.length === 0 || !this.#inScope(r, t)) return;
+        const closed = r.zones ? r.closedZones.find((z) => z !== null && t.zones.includes(z)) : null;
         if (closed === undefined) return;
-        s.fired = true;
+        r.fired.set(t.id, FIRED);
+        mem.touched.add(r);
+        const local = this.#localTime();
         const hhmm = `${String(Math.floor(local.minutes / 60)).padStart(2, '0')}:${String(local.minutes % 60).padStart(2, '0')}`;
         events.push(
           this.#event(r, frame, [evidenceOf(t, r.zones, (frame.at - t.firstSeen) / 1000)], { type: 'after-hours', confidence: round2(Math.min(1, t.score)), measured: { localTime: hhmm, ...(rule.schedule ? { schedule: rule.schedule } : {}), ...(closed ? { zone: closed } : {}) } }, `${t.label} ${closed ? `in zone "${closed}"` : 'in view'} at ${hhmm}, outside ${rule.schedule ? `schedule "${rule.schedule}"` : 'its opening hours'}`),
@@ -437,33 +515,18 @@ export class AnomalyEngine {
         return;
       }
       case 'unusual': {
-        if (!this.#inScope(r, t)) return;
-        const s = this.#state(r, t, mem);
-        const local = this.#localTime();
-        const how = local.day * 24 + Math.floor(local.minutes / 60);
-        const zone = r.zones ? (t.zones.find((z) => r.zones!.includes(z)) ?? '*') : '*';
-        const st = this.#stats(mem, `${r.id}|${zone}|${how}`);
-        const speed = t.speed / frame.height;
-        const dir = speed >= MIN_DIRECTION_SPEED ? Math.floor(((Math.atan2(t.velocity.y, t.velocity.x) + Math.PI) / (2 * Math.PI)) * 8) % 8 : -1;
-        if (!s.fired && st.speed.n >= rule.minHistory) {
-          const z = welfordZ(st.speed, speed);
-          const share = dir >= 0 && st.directionTotal > 0 ? st.directions[dir]! / st.directionTotal : 1;
-          let broke: { feature: string; value: number; baseline: number; by: string } | null = null;
-          if (Math.abs(z) >= rule.z) broke = { feature: 'speed', value: round2(speed), baseline: round2(st.speed.mean), by: `z = ${round2(z)}` };
-          else if (dir >= 0 && st.directionTotal >= rule.minHistory && share < RARE_DIRECTION) broke = { feature: 'direction', value: dir * 45 - 180, baseline: round2(share), by: `${round2(share * 100)} % of the baseline goes this way` };
-          if (broke) {
-            s.fired = true;
-            events.push(
-              this.#event(r, frame, [evidenceOf(t, r.zones, (frame.at - t.firstSeen) / 1000)], { type: 'unusual', confidence: round2(Math.min(1, Math.abs(z) / (2 * rule.z))), measured: { feature: broke.feature, value: broke.value, baseline: broke.baseline, hourOfWeek: how } }, `${t.label} moving unusually${zone === '*' ? '' : ` in zone "${zone}"`}: ${broke.feature} ${broke.by} (${st.speed.n} observations this hour of the week)`),
-            );
-          }
-        }
-        // The observation joins the baseline after it was judged.
-        welfordAdd(st.speed, speed);
-        if (dir >= 0) {
-          st.directions[dir]!++;
-          st.directionTotal++;
-        }
+        if (r.fired.has(t.id)) return;
+        const j = this.#judge(r, t, frame, mem);
+        if (!j || j.st.speed.n < rule.minHistory) return;
+        let broke: { feature: string; value: number; baseline: number; by: string } | null = null;
+        if (Math.abs(j.z) >= rule.z) broke = { feature: 'speed', value: round2(j.speed), baseline: round2(j.st.speed.mean), by: `z = ${round2(j.z)}` };
+        else if (j.dir >= 0 && j.st.directionTotal >= rule.minHistory && j.share < RARE_DIRECTION) broke = { feature: 'direction', value: j.dir * 45 - 180, baseline: round2(j.share), by: `${round2(j.share * 100)} % of the baseline goes this way` };
+        if (!broke) return;
+        r.fired.set(t.id, FIRED);
+        mem.touched.add(r);
+        events.push(
+          this.#event(r, frame, [evidenceOf(t, r.zones, (frame.at - t.firstSeen) / 1000)], { type: 'unusual', confidence: round2(Math.min(1, Math.abs(j.z) / (2 * rule.z))), measured: { feature: broke.feature, value: broke.value, baseline: broke.baseline, hourOfWeek: j.how } }, `${t.label} moving unusually${j.zone === '*' ? '' : ` in zone "${j.zone}"`}: ${broke.feature} ${broke.by} (${j.st.speed.n} observations this hour of the week)`),
+        );
         return;
       }
       case 'line': {
@@ -481,9 +544,46 @@ export class AnomalyEngine {
     }
   }
 
+  /** Whether the schedule of `zone` (null: the camera's; `name`: that one) is closed now; once per frame and key. */
+  #closed(mem: CameraMemory, site: AnomalySite, zone: string | null, name: string | undefined): boolean {
+    const key = `${zone ?? ''}|${name ?? ''}`;
+    let c = mem.closed.get(key);
+    if (c === undefined) {
+      const w = site.schedule(zone, name);
+      c = w !== null && !inTimeWindow(w, this.#localTime());
+      mem.closed.set(key, c);
+    }
+    return c;
+  }
+
   #localTime(): LocalTime {
     this.#local ??= this.#site.clock(this.#at);
     return this.#local;
+  }
+
+  /** The track against its scope's baseline for its zone and hour of the week; once per scope, track and frame. Null: not in scope. */
+  #judge(r: Rule, t: SceneTrack, frame: AnomalyFrame, mem: CameraMemory): Judged | null {
+    let byTrack = mem.judged.get(r.scope);
+    if (!byTrack) mem.judged.set(r.scope, (byTrack = new Map()));
+    const known = byTrack.get(t.id);
+    if (known) return known;
+    if (!this.#inScope(r, t)) return null;
+    const local = this.#localTime();
+    const how = local.day * 24 + Math.floor(local.minutes / 60);
+    const zone = r.zones ? (t.zones.find((z) => r.zones!.includes(z)) ?? '*') : '*';
+    const st = this.#stats(mem, `${r.scope}|${zone}|${how}`);
+    const speed = t.speed / frame.height;
+    const dir = speed >= MIN_DIRECTION_SPEED ? Math.floor(((Math.atan2(t.velocity.y, t.velocity.x) + Math.PI) / (2 * Math.PI)) * 8) % 8 : -1;
+    const j: Judged = { st, zone, how, speed, dir, z: welfordZ(st.speed, speed), share: dir >= 0 && st.directionTotal > 0 ? st.directions[dir]! / st.directionTotal : 1 };
+    byTrack.set(t.id, j);
+    return j;
+  }
+
+  /** The scope's tracks on this frame (computed once per scope). */
+  #scopeTracksOf(r: Rule, mem: CameraMemory, tracks: readonly SceneTrack[]): SceneTrack[] {
+    let list = mem.scopeTracks.get(r.scope);
+    if (!list) mem.scopeTracks.set(r.scope, (list = tracks.filter((t) => r.classes.has(t.label) && this.#inScope(r, t))));
+    return list;
   }
 
   #stats(mem: CameraMemory, key: string): MovementStats {
@@ -494,21 +594,27 @@ export class AnomalyEngine {
 
   #scopeState(r: Rule, camera: string, at: number): ScopeState {
     let s = r.cams.get(camera);
-    if (!s) r.cams.set(camera, (s = { history: [], baseline: Number.NaN, since: at, lastAt: at, active: false, crossings: [] }));
+    if (!s) r.cams.set(camera, (s = { baseline: Number.NaN, since: at, lastAt: at, active: false, crossings: [], occupancy: new Map() }));
     return s;
   }
 
   #scope(r: Rule, frame: AnomalyFrame, site: AnomalySite, mem: CameraMemory, tracks: readonly SceneTrack[], crossed: Map<string, { line: string; direction: 'in' | 'out' }[]>, events: AnomalyEvent[]): void {
     const rule = r.rule;
-    const inScope = tracks.filter((t) => r.classes.has(t.label) && this.#inScope(r, t));
+    const inScope = this.#scopeTracksOf(r, mem, tracks);
     const s = this.#scopeState(r, frame.camera, frame.at);
     if (rule.type === 'crowd') {
       const count = inScope.length;
-      s.history.push({ at: frame.at, count });
-      while (s.history.length > 1 && s.history[0]!.at < frame.at - 60_000) s.history.shift();
+      // The scope's counts of the last minute, extended once per frame, and their minimum.
+      let c = mem.counts.get(r.scope);
+      if (!c) mem.counts.set(r.scope, (c = { history: [], frame: -1, min: count }));
+      if (c.frame !== mem.frame) {
+        c.frame = mem.frame;
+        c.history.push({ at: frame.at, count });
+        while (c.history.length > 1 && c.history[0]!.at < frame.at - 60_000) c.history.shift();
+        c.min = c.history.reduce((m, h) => Math.min(m, h.count), count);
+      }
       if (Number.isNaN(s.baseline)) s.baseline = count;
-      const min = s.history.reduce((m, h) => Math.min(m, h.count), count);
-      const rise = count - min;
+      const rise = count - c.min;
       const above = count - s.baseline;
       if (s.active && count <= s.baseline + rule.clearFraction * rule.risePerMinute) s.active = false;
       const warm = (frame.at - s.since) / 1000 >= CROWD_WARMUP_S;
@@ -529,7 +635,8 @@ export class AnomalyEngine {
     if (rule.type === 'unusual') {
       const local = this.#localTime();
       const how = local.day * 24 + Math.floor(local.minutes / 60);
-      const st = this.#stats(mem, `${r.id}|occupancy|${how}`);
+      let st = s.occupancy.get(how);
+      if (!st) s.occupancy.set(how, (st = { speed: { n: 0, mean: 0, m2: 0 }, occupancy: { n: 0, mean: 0, m2: 0 }, directions: new Float64Array(8), directionTotal: 0, occupancyActive: false }));
       const count = inScope.length;
       if (st.occupancy.n >= rule.minHistory) {
         const z = welfordZ(st.occupancy, count);

@@ -1,4 +1,4 @@
-import { queryPlanSchema, type AlertScores, type AlertTrackEvidence, type CocoClass, type QueryCountOp, type QueryPlan } from '@chronotrace/contracts';
+import { BASIC_COLORS, queryPlanSchema, type ColorPart, type AlertScores, type AlertTrackEvidence, type CocoClass, type QueryCountOp, type QueryPlan } from '@chronotrace/contracts';
 import { InvalidArmedQueryError, TrackMatcherOptionsError } from './errors';
 import type { MatchTrack } from './match-track';
 import { compileTimeWindow, inTimeWindow, processLocalClock, type CompiledTimeWindow, type LocalClock, type LocalTime } from './time-window';
@@ -130,9 +130,8 @@ interface ArmedQuery {
   /** The last camera state looked up: a frame's tracks all ask for the same camera's. */
   lastCamera: string | undefined;
   lastCameraState: CameraState | undefined;
-  /** Count queries: global frame number of `matched`, and the tracks that matched on it. */
+  /** Count queries: the global frame number they were last touched on. */
   stamp: number;
-  matched: MatchTrack[];
 }
 
 interface TrackRecord {
@@ -145,12 +144,32 @@ interface TrackRecord {
    * with them has a pair state for the track, so a frame where they fail skips the whole group.
    */
   condSeen: Uint8Array;
+  /** Groups of per-track queries whose conditions held on this track: checked on every frame (their hysteresis must see the misses too). */
+  active: CondGroup[];
+  activeSet: Set<CondGroup>;
 }
 
 /** The queries of one index bucket (camera × class) that share their per-track conditions. */
 interface CondGroup {
   cond: number;
+  /** Per-track queries. */
   queries: ArmedQuery[];
+  /** Count queries: the group's matching tracks of a frame are collected once for all of them. */
+  counts: ArmedQuery[];
+  /** Frame the count queries were last touched on. */
+  stamp: number;
+  /** The colours the conditions need, as bit masks per part: a track lacking them fails without a full check. */
+  colorMasks: { part: ColorPart; mask: number }[] | null;
+  /** Track stamp of the last check (a group listed under several colours is checked once per track). */
+  seen: number;
+}
+
+/** The groups of one camera × class: those without colours, and those indexed by their first colour condition. */
+interface Bucket {
+  byCond: Map<number, CondGroup>;
+  plain: CondGroup[];
+  /** `part:colour` → groups whose first colour condition accepts that colour: a track is checked only against the colours it shows. */
+  byColor: Map<string, CondGroup[]>;
 }
 
 interface CameraRecord {
@@ -208,7 +227,7 @@ export class TrackMatcher {
   readonly #clock: LocalClock;
   readonly #queries = new Map<string, ArmedQuery>();
   /** camera (or '*') → class → queries. */
-  readonly #index = new Map<string, Map<string, CondGroup[]>>();
+  readonly #index = new Map<string, Map<string, Bucket>>();
   /** camera (or '*') → count queries that zero tracks can satisfy. */
   readonly #zeroCount = new Map<string, ArmedQuery[]>();
   readonly #cameras = new Map<string, CameraRecord>();
@@ -220,6 +239,12 @@ export class TrackMatcher {
   readonly #conds = new Map<string, number>();
   #condResult = new Int8Array(16);
   #condStamp = new Uint32Array(16);
+  /** Per condition: the track stamp it last collected a match on, and the frame its matches are of. */
+  #pushStamp = new Uint32Array(16);
+  #matchedFrame = new Uint32Array(16);
+  #matched: MatchTrack[][] = [];
+  /** The current track's colours present, as bit masks: any, upper, lower. */
+  readonly #trackMasks = new Uint32Array(3);
   #trackStamp = 0;
   #frameNo = 0;
   #frames = 0;
@@ -278,7 +303,6 @@ export class TrackMatcher {
       lastCamera: undefined,
       lastCameraState: undefined,
       stamp: -1,
-      matched: [],
     };
     this.#queries.set(q.id, q);
     for (const camera of q.cameras ?? [ANY_CAMERA]) {
@@ -286,10 +310,18 @@ export class TrackMatcher {
       if (!byClass) this.#index.set(camera, (byClass = new Map()));
       for (const cls of q.classes) {
         let bucket = byClass.get(cls);
-        if (!bucket) byClass.set(cls, (bucket = []));
-        const group = bucket.find((g) => g.cond === q.cond);
-        if (group) group.queries.push(q);
-        else bucket.push({ cond: q.cond, queries: [q] });
+        if (!bucket) byClass.set(cls, (bucket = { byCond: new Map(), plain: [], byColor: new Map() }));
+        let group = bucket.byCond.get(q.cond);
+        if (!group) {
+          group = { cond: q.cond, queries: [], counts: [], stamp: -1, colorMasks: colorMasksOf(plan), seen: 0 };
+          bucket.byCond.set(q.cond, group);
+          for (const key of colorKeysOf(plan)) {
+            const list = key === null ? bucket.plain : (bucket.byColor.get(key) ?? []);
+            list.push(group);
+            if (key !== null && list.length === 1) bucket.byColor.set(key, list);
+          }
+        }
+        (q.count ? group.counts : group.queries).push(q);
       }
       if (q.count && compare(0, q.count.op, q.count.n)) {
         const zero = this.#zeroCount.get(camera);
@@ -332,19 +364,25 @@ export class TrackMatcher {
 
     for (const track of frame.tracks) {
       let rec = cam.tracks.get(track.id);
-      if (!rec) cam.tracks.set(track.id, (rec = { seen: camFrame, pairs: [], condSeen: new Uint8Array(this.#condResult.length) }));
+      if (!rec) cam.tracks.set(track.id, (rec = { seen: camFrame, pairs: [], condSeen: new Uint8Array(this.#condResult.length), active: [], activeSet: new Set() }));
       rec.seen = camFrame;
       if (track.state !== 'confirmed') continue;
       // A new stamp per track and frame invalidates every cached condition result at once.
       this.#trackStamp = (this.#trackStamp + 1) >>> 0;
       if (this.#trackStamp === 0) {
         this.#condStamp.fill(0);
+        this.#pushStamp.fill(0);
         this.#trackStamp = 1;
       }
+      this.#trackMasks[0] = colorMask(track, 'any');
+      this.#trackMasks[1] = colorMask(track, 'upper');
+      this.#trackMasks[2] = colorMask(track, 'lower');
+      // Groups that held on this track before, then the class's groups without colours and those of the colours it shows.
+      if (rec.active.length > 0) this.#evaluateGroups(rec.active, track, rec, frame, camFrame, frameNo, events);
       const a = own?.get(track.label);
       const b = any?.get(track.label);
-      if (a) this.#evaluateGroups(a, track, rec, frame, camFrame, frameNo, events);
-      if (b) this.#evaluateGroups(b, track, rec, frame, camFrame, frameNo, events);
+      if (a) this.#evaluateBucket(a, track, rec, frame, camFrame, frameNo, events);
+      if (b) this.#evaluateBucket(b, track, rec, frame, camFrame, frameNo, events);
     }
 
     // Count queries that zero tracks satisfy must see every frame of their cameras.
@@ -390,13 +428,21 @@ export class TrackMatcher {
       const byClass = this.#index.get(camera);
       for (const cls of q.classes) {
         const bucket = byClass?.get(cls);
-        const g = bucket?.findIndex((x) => x.cond === q.cond) ?? -1;
-        const group = g >= 0 ? bucket![g] : undefined;
+        const group = bucket?.byCond.get(q.cond);
         if (!bucket || !group) continue;
-        const i = group.queries.indexOf(q);
-        if (i >= 0) group.queries.splice(i, 1);
-        if (group.queries.length === 0) bucket.splice(g, 1);
-        if (bucket.length === 0) byClass?.delete(cls);
+        const list = q.count ? group.counts : group.queries;
+        const i = list.indexOf(q);
+        if (i >= 0) list.splice(i, 1);
+        if (group.queries.length === 0 && group.counts.length === 0) {
+          bucket.byCond.delete(q.cond);
+          for (const key of colorKeysOf(q.plan)) {
+            const from = key === null ? bucket.plain : bucket.byColor.get(key);
+            const j = from?.indexOf(group) ?? -1;
+            if (from && j >= 0) from.splice(j, 1);
+            if (key !== null && from?.length === 0) bucket.byColor.delete(key);
+          }
+        }
+        if (bucket.byCond.size === 0) byClass?.delete(cls);
       }
       if (byClass?.size === 0) this.#index.delete(camera);
       const zero = this.#zeroCount.get(camera);
@@ -416,21 +462,72 @@ export class TrackMatcher {
   #touchCount(q: ArmedQuery, frameNo: number): void {
     if (q.stamp === frameNo) return;
     q.stamp = frameNo;
-    q.matched.length = 0;
     this.#touched.push(q);
   }
 
+  /** The tracks that met condition `cond` on frame `frameNo` (collected once, shared by its count queries). */
+  #matchedOf(cond: number, frameNo: number): MatchTrack[] {
+    if (this.#matchedFrame[cond] !== frameNo) {
+      this.#matchedFrame[cond] = frameNo;
+      (this.#matched[cond] ??= []).length = 0;
+    }
+    return (this.#matched[cond] ??= []);
+  }
+
+  #evaluateBucket(b: Bucket, track: MatchTrack, rec: TrackRecord, frame: MatchFrame, camFrame: number, frameNo: number, events: MatchEvent[]): void {
+    if (b.plain.length > 0) this.#evaluateGroups(b.plain, track, rec, frame, camFrame, frameNo, events);
+    if (b.byColor.size === 0) return;
+    for (let p = 0; p < 3; p++) {
+      let mask = this.#trackMasks[p]!;
+      while (mask !== 0) {
+        const bit = 31 - Math.clz32(mask);
+        mask &= ~(1 << bit);
+        const list = b.byColor.get(COLOR_KEYS[p]![bit]!);
+        if (list) this.#evaluateGroups(list, track, rec, frame, camFrame, frameNo, events);
+      }
+    }
+  }
+
   #evaluateGroups(groups: readonly CondGroup[], track: MatchTrack, rec: TrackRecord, frame: MatchFrame, camFrame: number, frameNo: number, events: MatchEvent[]): void {
+    const masks = this.#trackMasks;
+    const stamp = this.#trackStamp;
     for (const g of groups) {
-      const first = g.queries[0];
+      // Once per track and frame, however many lists name the group.
+      if (g.seen === stamp) continue;
+      g.seen = stamp;
+      const first = g.queries[0] ?? g.counts[0];
       if (!first) continue;
-      const r = this.#shared(first, track, frame);
+      // A colour the track does not show at all: the conditions cannot hold (the full check would say the same).
+      let possible = true;
+      if (g.colorMasks) for (const c of g.colorMasks) if ((masks[PART_INDEX[c.part]]! & c.mask) === 0) possible = false;
+      const r = possible ? this.#shared(first, track, frame) : 0;
+      if (g.counts.length > 0) {
+        // One check answers every count query of the group: the track joins the condition's matches once.
+        this.#evaluations += g.counts.length;
+        if (r === HOLD) {
+          if (this.#pushStamp[g.cond] !== this.#trackStamp) {
+            this.#pushStamp[g.cond] = this.#trackStamp;
+            this.#matchedOf(g.cond, frameNo).push(track);
+          }
+          if (g.stamp !== frameNo) {
+            g.stamp = frameNo;
+            for (const q of g.counts) this.#touchCount(q, frameNo);
+          }
+        }
+        if (g.queries.length === 0) continue;
+      }
       if (g.cond >= rec.condSeen.length) {
         const grown = new Uint8Array(this.#condResult.length);
         grown.set(rec.condSeen);
         rec.condSeen = grown;
       }
-      if (r !== 0) rec.condSeen[g.cond] = 1;
+      if (r !== 0) {
+        if (g.queries.length > 0 && !rec.activeSet.has(g)) {
+          rec.activeSet.add(g);
+          rec.active.push(g);
+        }
+        rec.condSeen[g.cond] = 1;
+      }
       // Never held on this track, and not now: no query of the group has anything to do (each still
       // counts as evaluated: the group's one check answered for all of them).
       else if (rec.condSeen[g.cond] === 0) {
@@ -443,11 +540,6 @@ export class TrackMatcher {
 
   #evaluateTrack(q: ArmedQuery, track: MatchTrack, rec: TrackRecord, frame: MatchFrame, camFrame: number, frameNo: number, events: MatchEvent[]): void {
     this.#evaluations++;
-    if (q.count) {
-      this.#touchCount(q, frameNo);
-      if (this.#shared(q, track, frame) === HOLD) q.matched.push(track);
-      return;
-    }
     let pair = rec.pairs[q.slot];
     if (pair && pair.q !== q) pair = undefined;
     // A fired pair stays fired until the track leaves: nothing left to evaluate.
@@ -481,7 +573,8 @@ export class TrackMatcher {
     if (gap >= 2 && popcount(gap - 1 >= this.#m ? 0 : (cs.bits << (gap - 1)) & this.#mask) < this.#n) cs.active = false;
     cs.bits = gap >= this.#m ? 0 : (cs.bits << gap) & this.#mask;
     cs.frame = camFrame;
-    const hold = this.#timeOk(q) && similarityHolds(q, frame) && compare(q.matched.length, count.op, count.n) ? 1 : 0;
+    const matched = this.#matchedFrame[q.cond] === this.#frameNo ? (this.#matched[q.cond] ?? []) : [];
+    const hold = this.#timeOk(q) && similarityHolds(q, frame) && compare(matched.length, count.op, count.n) ? 1 : 0;
     cs.bits = (cs.bits | hold) & this.#mask;
     const hits = popcount(cs.bits);
     if (hits < this.#n) cs.active = false;
@@ -489,7 +582,7 @@ export class TrackMatcher {
     if (this.#coolingDown(cs, frame.at)) return;
     cs.active = true;
     cs.lastFiredAt = frame.at;
-    events.push(this.#event(q, 'count', frame, q.matched, hits, q.matched.length));
+    events.push(this.#event(q, 'count', frame, [...matched], hits, matched.length));
   }
 
   #cameraState(q: ArmedQuery, camera: string, camFrame: number): CameraState {
@@ -529,8 +622,14 @@ export class TrackMatcher {
         result.set(this.#condResult);
         const stamp = new Uint32Array(this.#condStamp.length * 2);
         stamp.set(this.#condStamp);
+        const push = new Uint32Array(this.#pushStamp.length * 2);
+        push.set(this.#pushStamp);
+        const frame = new Uint32Array(this.#matchedFrame.length * 2);
+        frame.set(this.#matchedFrame);
         this.#condResult = result;
         this.#condStamp = stamp;
+        this.#pushStamp = push;
+        this.#matchedFrame = frame;
       }
     }
     return c;
@@ -607,6 +706,35 @@ export class TrackMatcher {
     if (j) event.scores.similarity = { score: j.score, threshold: j.threshold, percentile: j.percentile, model: j.model };
     return event;
   }
+}
+
+const PART_INDEX: Record<ColorPart, number> = { any: 0, upper: 1, lower: 2 };
+const PARTS: readonly ColorPart[] = ['any', 'upper', 'lower'];
+const COLOR_BIT = new Map<string, number>(BASIC_COLORS.map((c, i) => [c, 1 << i]));
+/** `part:colour` by part index and colour bit. */
+const COLOR_KEYS: readonly (readonly string[])[] = PARTS.map((p) => BASIC_COLORS.map((c) => `${p}:${c}`));
+
+/** Where a plan's group is listed in its bucket: under each colour of its first colour condition, or null (no colours). */
+function colorKeysOf(plan: QueryPlan): (string | null)[] {
+  const first = plan.subject.colors?.[0];
+  if (!first) return [null];
+  return [...new Set(first.colors)].map((c) => `${first.part}:${c}`);
+}
+
+/** Bits of the colours a part of the track shows (any share). */
+function colorMask(track: MatchTrack, part: ColorPart): number {
+  const shares = track.attributes?.[part]?.colors;
+  if (!shares) return 0;
+  let m = 0;
+  for (const s of shares) m |= COLOR_BIT.get(s.color) ?? 0;
+  return m;
+}
+
+/** Per colour constraint of the plan, the bits of its alternatives; null without colour constraints. */
+function colorMasksOf(plan: QueryPlan): { part: ColorPart; mask: number }[] | null {
+  const cs = plan.subject.colors;
+  if (!cs?.length) return null;
+  return cs.map((c) => ({ part: c.part, mask: c.colors.reduce((m, col) => m | (COLOR_BIT.get(col) ?? 0), 0) }));
 }
 
 /** A query without a similarity term always passes; one with it, only where the frame's judgement holds. */

@@ -61,6 +61,18 @@ describe('TrackMatcher hysteresis', () => {
     expect(run(m, frames)).toEqual([]);
   });
 
+  it('counts the frames a colour is missing as misses (the colour index does not skip them): red 1 in 3 never fires', () => {
+    const red = { classes: ['person'], colors: [{ part: 'upper', colors: ['red'] }] } satisfies QueryPlan['subject'];
+    const m = matcher({ q: plan(red) }, { hysteresis: { n: 2, m: 3 } });
+    // Red on frames 0, 3, 6, …: never 2 of the last 3; blue between (the track shows no red at all then).
+    const frames = repeat(30, (i) => [track('lobby:1', { attributes: colors({ upper: [[i % 3 === 0 ? 'red' : 'blue', 0.8]] }) })]);
+    expect(run(m, frames)).toEqual([]);
+    // Red on two frames in a row fires on the second.
+    const m2 = matcher({ q: plan(red) }, { hysteresis: { n: 2, m: 3 } });
+    const frames2 = repeat(6, (i) => [track('lobby:1', { attributes: colors({ upper: [[i === 0 || i === 4 || i === 5 ? 'red' : 'blue', 0.8]] }) })]);
+    expect(run(m2, frames2).map((e) => e.frame)).toEqual([5]);
+  });
+
   it('fires for a track that matches on 3 of 5 frames with gaps, on a matching frame', () => {
     const m = matcher({ q: plan(person, { zones: ['entrance'] }) });
     const pattern = [1, 0, 1, 0, 1];
