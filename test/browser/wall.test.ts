@@ -105,4 +105,80 @@ describe('live wall in Chromium', () => {
     expect(res.status).toBe(404);
     await page.close();
   });
+
+  it('drives like a control room: layouts, groups, pages and every shortcut', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(t.url);
+    await page.waitForSelector('[data-testid="connection-status"][data-status="connected"]', { timeout: 20_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="camera-tile"]').length === 3, undefined, { timeout: 20_000 });
+    const tiles = async (): Promise<string[]> => page.$$eval('[data-testid="camera-tile"]', (els) => els.map((el) => (el as HTMLElement).dataset.camera ?? ''));
+    const columnsOf = async (): Promise<number> => page.$eval('[data-testid="camera-wall"]', (el) => getComputedStyle(el).gridTemplateColumns.split(' ').length);
+    // 4×4 by default; 2×2 shows the three in two columns; 1 per page pages through them.
+    const order = await tiles();
+    expect(order.slice().sort()).toEqual(['lobby', 'pitch', 'street']);
+    expect(await columnsOf()).toBe(4);
+    await page.click('[data-layout="4"]');
+    expect(await columnsOf()).toBe(2);
+    await page.click('[data-layout="1"]');
+    expect(await tiles()).toEqual([order[0]]);
+    expect(await page.textContent('[data-testid="wall-page"]')).toBe('1 / 3');
+    await page.keyboard.press('PageDown');
+    expect(await tiles()).toEqual([order[1]]);
+    await page.keyboard.press('PageUp');
+    expect(await tiles()).toEqual([order[0]]);
+    // l: the next layout (1 → 4 per page).
+    await page.keyboard.press('l');
+    expect(await page.getAttribute('[data-testid="camera-wall"]', 'data-layout')).toBe('4');
+    // Groups by location: g steps through them; the select too.
+    await page.keyboard.press('g');
+    expect(await tiles()).toEqual(['street']); // "Crossing", the first location
+    await page.selectOption('[data-testid="wall-group"]', 'Synthetic');
+    expect(await tiles()).toEqual(['lobby']);
+    await page.selectOption('[data-testid="wall-group"]', '');
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    // Arrows move the selection; 2 opens the second camera; Esc closes it; Enter opens the selected one.
+    await page.keyboard.press('ArrowRight');
+    expect(await page.getAttribute('[data-selected="true"]', 'data-position')).toBe('2');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.getAttribute('[data-selected="true"]', 'data-position')).toBe('3');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('2');
+    await page.waitForSelector(`[data-testid="focus-view"][data-camera="${order[1]}"]`);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="focus-view"]', { state: 'detached' });
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`[data-testid="focus-view"][data-camera="${order[2]}"]`);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="focus-view"]', { state: 'detached' });
+    // ?: the list of every shortcut; again (or Esc) closes it.
+    await page.keyboard.press('?');
+    const list = (await page.textContent('[data-testid="shortcuts"]')) ?? '';
+    for (const key of ['1 – 9', 'Page Up / Page Down', 'acknowledge the newest', 'go to the query box', 'next layout', 'next camera group']) expect(list).toContain(key);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="shortcuts"]', { state: 'detached' });
+    // /: the query box has the keys (typing there is not a shortcut).
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('query-input');
+    await page.keyboard.type('2');
+    expect(await page.$('[data-testid="focus-view"]')).toBeNull();
+    await page.fill('[data-testid="query-input"]', '');
+    // a: acknowledges the newest unacknowledged alert (a query on the street camera makes one).
+    const q = await (await fetch(`${t.url}/api/queries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'person on camera street', severity: 'warning' }) })).json() as { id: string };
+    await page.waitForSelector('[data-testid="alert-item"]', { timeout: 60_000 });
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    const before = (await (await fetch(`${t.url}/api/alerts?query=${q.id}`)).json()) as { id: string; ack: unknown }[];
+    await page.keyboard.press('a');
+    const acked = await page.waitForFunction(async (url) => {
+      const list = (await (await fetch(url)).json()) as { ack: unknown }[];
+      return list.some((x) => x.ack !== null);
+    }, `${t.url}/api/alerts?query=${q.id}`, { timeout: 10_000 });
+    expect(await acked.jsonValue()).toBe(true);
+    expect(before.length).toBeGreaterThan(0);
+    await fetch(`${t.url}/api/queries/${q.id}`, { method: 'DELETE' });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });
