@@ -5,6 +5,8 @@
  * Built from redacted pixels only, and never from the head (the top fifth of the box is skipped).
  */
 
+import { rgbToHsv } from '../attributes/color-palette';
+
 /** Hue bins × saturation levels + grey levels. */
 export const HIST_BINS = 8 * 2 + 3;
 
@@ -17,20 +19,11 @@ export interface Appearance {
   samples: number;
 }
 
-/** The bin of one RGB pixel (0–255 each). */
+/** The bin of one RGB pixel (0–255 each): grey by value when unsaturated or dark, else hue × saturation. */
 export function binOf(r: number, g: number, b: number): number {
-  const max = Math.max(r, g, b);
-  const min = Math.min(r, g, b);
-  const v = max / 255;
-  const s = max === 0 ? 0 : (max - min) / max;
+  const { h, s, v } = rgbToHsv(r, g, b);
   if (s < 0.25 || v < 0.15) return 16 + (v < 0.33 ? 0 : v < 0.66 ? 1 : 2);
-  let h: number;
-  const d = max - min;
-  if (max === r) h = ((g - b) / d + 6) % 6;
-  else if (max === g) h = (b - r) / d + 2;
-  else h = (r - g) / d + 4;
-  const hue = Math.floor((h / 6) * 8) % 8;
-  return hue * 2 + (s < 0.6 ? 0 : 1);
+  return (Math.floor(h / 45) % 8) * 2 + (s < 0.6 ? 0 : 1);
 }
 
 /**
