@@ -115,12 +115,12 @@ describe('live wall in Chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="camera-tile"]').length === 3, undefined, { timeout: 20_000 });
     const tiles = async (): Promise<string[]> => page.$$eval('[data-testid="camera-tile"]', (els) => els.map((el) => (el as HTMLElement).dataset.camera ?? ''));
     const columnsOf = async (): Promise<number> => page.$eval('[data-testid="camera-wall"]', (el) => getComputedStyle(el).gridTemplateColumns.split(' ').length);
-    // 4×4 by default; 2×2 shows the three in two columns; 1 per page pages through them.
+    // By default the smallest layout that shows them all (2×2 for three); 4×4 on request; 1 per page pages through them.
     const order = await tiles();
     expect(order.slice().sort()).toEqual(['lobby', 'pitch', 'street']);
-    expect(await columnsOf()).toBe(4);
-    await page.click('[data-layout="4"]');
     expect(await columnsOf()).toBe(2);
+    await page.click('[data-layout="16"]');
+    expect(await columnsOf()).toBe(4);
     await page.click('[data-layout="1"]');
     expect(await tiles()).toEqual([order[0]]);
     expect(await page.textContent('[data-testid="wall-page"]')).toBe('1 / 3');
