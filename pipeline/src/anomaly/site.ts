@@ -13,22 +13,32 @@ export function zonedClock(timeZone: string): LocalClock {
 
 const clocks = new Map<string, LocalClock>();
 
+type SiteCamera = Pick<CameraRecord, 'lines' | 'timeZone' | 'zones' | 'schedule' | 'schedules'>;
+
+/** Sites by camera record: the catalog hands out the same record until the camera changes, so a frame reuses its camera's site. */
+const sites = new WeakMap<SiteCamera, AnomalySite>();
+
 /**
  * A camera's site for the anomaly rules: its lines, its opening hours (a zone's schedule, else the
- * camera's, or the one a rule names; definitions carried on the camera) and its time zone's clock.
+ * camera's, or the one a rule names; definitions carried on the camera, compiled once) and its time
+ * zone's clock. Built once per camera record.
  */
-export function siteOfCamera(camera: Pick<CameraRecord, 'lines' | 'timeZone' | 'zones' | 'schedule' | 'schedules'> | undefined): AnomalySite {
+export function siteOfCamera(camera: SiteCamera | undefined): AnomalySite {
+  const known = camera ? sites.get(camera) : undefined;
+  if (known) return known;
   const tz = camera?.timeZone ?? processTimeZone();
   let clock = clocks.get(tz);
   if (!clock) clocks.set(tz, (clock = zonedClock(tz)));
-  return {
+  const windows = new Map((camera?.schedules ?? []).map((d) => [d.name, compileTimeWindow({ after: d.from, before: d.to, days: d.days })]));
+  const site: AnomalySite = {
     lines: camera?.lines ?? [],
     schedule: (zone, name) => {
       if (!camera) return null;
       const wanted = name ?? (zone !== null ? camera.zones.find((z) => z.name === zone)?.schedule : undefined) ?? camera.schedule;
-      const def = wanted === undefined ? undefined : (camera.schedules ?? []).find((x) => x.name === wanted);
-      return def ? compileTimeWindow({ after: def.from, before: def.to, days: def.days }) : null;
+      return wanted === undefined ? null : (windows.get(wanted) ?? null);
     },
     clock,
   };
+  if (camera) sites.set(camera, site);
+  return site;
 }

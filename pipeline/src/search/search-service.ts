@@ -107,30 +107,13 @@ export class SearchService {
     const compiled = compiler.compile(time.text);
     if (!compiled.ok) return { ok: false, status: 400, rejection: compiled.error };
     const plan = compiled.plan;
-    if (plan.anomaly) {
-      return {
-        ok: false,
-        status: 400,
-        rejection: {
-          code: 'unsupported',
-          error: `search finds tracks, not anomalies: arm "${q.q}" as a standing query and backtest it over stored history to see when it would have fired`,
-          unknownTerms: [],
-          suggestions: {},
-        },
-      };
-    }
-    if (plan.count) {
-      return {
-        ok: false,
-        status: 400,
-        rejection: {
-          code: 'unsupported',
-          error: 'search finds tracks, not counts: arm this as a standing query and backtest it over stored history to see when the count held',
-          unknownTerms: [],
-          suggestions: {},
-        },
-      };
-    }
+    // Search finds tracks: anomalies and counts are for standing queries and their backtests.
+    const unanswerable = plan.anomaly
+      ? `search finds tracks, not anomalies: arm "${q.q}" as a standing query and backtest it over stored history to see when it would have fired`
+      : plan.count
+        ? 'search finds tracks, not counts: arm this as a standing query and backtest it over stored history to see when the count held'
+        : null;
+    if (unanswerable) return { ok: false, status: 400, rejection: { code: 'unsupported', error: unanswerable, unknownTerms: [], suggestions: {} } };
 
     let range: TimeRange | null = time.range;
     const cut = (r: TimeRange | null, from: number | null, to: number | null): TimeRange | null => {

@@ -1,9 +1,9 @@
 import { rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClipOnnxEmbedder, ClipTokenizer, EmbedderError, dot } from '../../src/index';
-import { TINY_CONTEXT, TINY_DIMENSIONS, tinyTokenizerFiles, writeTinyClip } from './tiny-clip';
+import { TINY_CONTEXT, TINY_DIMENSIONS, tinyTokenizerFiles, useTinyClip, writeTinyClip } from './tiny-clip';
 
 const solid = (hex: string): Promise<Uint8Array> =>
   sharp({ create: { width: 64, height: 48, channels: 3, background: hex } })
@@ -11,17 +11,7 @@ const solid = (hex: string): Promise<Uint8Array> =>
     .toBuffer()
     .then((b) => new Uint8Array(b));
 
-let dir: string;
-let clip: ClipOnnxEmbedder;
-
-beforeAll(async () => {
-  dir = await writeTinyClip();
-  clip = await ClipOnnxEmbedder.open({ modelDir: dir });
-});
-afterAll(async () => {
-  await clip?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const tiny = useTinyClip();
 
 describe('ClipTokenizer', () => {
   it('lower-cases, collapses spaces, splits punctuation, wraps in start/end tokens and pads', () => {
@@ -43,10 +33,10 @@ describe('ClipTokenizer', () => {
 
 describe('ClipOnnxEmbedder on a tiny generated CLIP-shaped model', () => {
   it('embeds images and texts into one unit-length space where a colour word is closest to that colour', async () => {
-    expect(clip.dimensions).toBe(TINY_DIMENSIONS);
-    expect(clip.version).toMatch(/^sha256:[0-9a-f]{16}$/);
-    const [red, blue] = await clip.embedImages([await solid('#d01010'), await solid('#1010d0')]);
-    const [tRed, tBlue] = await clip.embedTexts(['a photo of a red person', 'blue']);
+    expect(tiny.clip.dimensions).toBe(TINY_DIMENSIONS);
+    expect(tiny.clip.version).toMatch(/^sha256:[0-9a-f]{16}$/);
+    const [red, blue] = await tiny.clip.embedImages([await solid('#d01010'), await solid('#1010d0')]);
+    const [tRed, tBlue] = await tiny.clip.embedTexts(['a photo of a red person', 'blue']);
     for (const v of [red!, blue!, tRed!, tBlue!]) expect(Math.hypot(...v)).toBeCloseTo(1, 5);
     expect(dot(red!, tRed!)).toBeGreaterThan(dot(blue!, tRed!) + 0.3);
     expect(dot(blue!, tBlue!)).toBeGreaterThan(dot(red!, tBlue!) + 0.3);
@@ -54,10 +44,10 @@ describe('ClipOnnxEmbedder on a tiny generated CLIP-shaped model', () => {
 
   it('accepts any image size (resized to cover, centre-cropped) and reports its model in errors it cannot avoid', async () => {
     const wide = await sharp({ create: { width: 400, height: 20, channels: 3, background: '#10d010' } }).jpeg().toBuffer();
-    const [v] = await clip.embedImages([new Uint8Array(wide)]);
-    const [green] = await clip.embedTexts(['green']);
+    const [v] = await tiny.clip.embedImages([new Uint8Array(wide)]);
+    const [green] = await tiny.clip.embedTexts(['green']);
     expect(dot(v!, green!)).toBeGreaterThan(0.8);
-    await expect(clip.embedImages([new Uint8Array([1, 2, 3])])).rejects.toThrow();
+    await expect(tiny.clip.embedImages([new Uint8Array([1, 2, 3])])).rejects.toThrow();
   });
 
   it('explains a folder that lacks files, has a bad embedder.json, or holds no ONNX model', async () => {
@@ -77,7 +67,7 @@ describe('ClipOnnxEmbedder on a tiny generated CLIP-shaped model', () => {
   });
 
   it('refuses work once closed', async () => {
-    const other = await ClipOnnxEmbedder.open({ modelDir: dir });
+    const other = await ClipOnnxEmbedder.open({ modelDir: tiny.dir });
     await other.close();
     await other.close();
     await expect(other.embedTexts(['red'])).rejects.toThrow(/closed/);

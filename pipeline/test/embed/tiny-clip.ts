@@ -1,7 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
+import { afterAll, beforeAll } from 'vitest';
+import { ClipOnnxEmbedder } from '../../src/embed/clip-onnx-embedder';
 
 /*
  * A tiny CLIP-shaped model pair made here, not downloaded: same inputs and outputs as a real CLIP
@@ -142,4 +144,25 @@ export async function writeTinyClip(dir?: string): Promise<string> {
   await writeFile(join(folder, 'merges.txt'), `${merges.join('\n')}\n`);
   await writeFile(join(folder, 'embedder.json'), JSON.stringify({ imageSize: TINY_IMAGE_SIZE, contextLength: TINY_CONTEXT }));
   return folder;
+}
+
+/** For a test file: the tiny CLIP written and opened before its tests, closed and removed after. */
+export function useTinyClip(): { readonly clip: ClipOnnxEmbedder; readonly dir: string } {
+  const state: { clip?: ClipOnnxEmbedder; dir?: string } = {};
+  beforeAll(async () => {
+    state.dir = await writeTinyClip();
+    state.clip = await ClipOnnxEmbedder.open({ modelDir: state.dir });
+  });
+  afterAll(async () => {
+    await state.clip?.close();
+    if (state.dir) await rm(state.dir, { recursive: true, force: true });
+  });
+  return {
+    get clip() {
+      return state.clip!;
+    },
+    get dir() {
+      return state.dir!;
+    },
+  };
 }

@@ -1,11 +1,10 @@
-import { rm } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DetectedObjectBox, RedactedFrameMeta } from '@chronotrace/contracts';
 import { CameraCatalog, InProcessBus, UsearchVectorIndex, createLogger, type Bus } from '@chronotrace/platform';
 import sharp from 'sharp';
 import { storeTargets } from '../../../platform/test/store-targets';
-import { AnalyticsService, ClipOnnxEmbedder, KeyframeIndexer, QueryCompiler, SearchService, dot, type Keyframe, type KeyframeSink } from '../../src/index';
-import { TINY_DIMENSIONS, writeTinyClip } from '../embed/tiny-clip';
+import { AnalyticsService, KeyframeIndexer, QueryCompiler, SearchService, dot, type Keyframe, type KeyframeSink } from '../../src/index';
+import { TINY_DIMENSIONS, useTinyClip } from '../embed/tiny-clip';
 
 const log = createLogger('similarity-search-test');
 const [pglite] = storeTargets('simsearch');
@@ -37,23 +36,14 @@ function meta(seq: number, objects: DetectedObjectBox[], t0: number): RedactedFr
   };
 }
 
-let dir: string;
-let clip: ClipOnnxEmbedder;
-beforeAll(async () => {
-  dir = await writeTinyClip();
-  clip = await ClipOnnxEmbedder.open({ modelDir: dir });
-});
-afterAll(async () => {
-  await clip?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const tiny = useTinyClip();
 
 describe('search with a similarity term (keyframe embeddings in a VectorIndex)', () => {
   it('embeds each track’s stored best view and ranks a free-text word by it, paginated, beside structured search', async () => {
     const store = await pglite!.open();
     const bus: Bus = new InProcessBus();
     const index = await UsearchVectorIndex.open({ dimensions: TINY_DIMENSIONS });
-    const indexer = new KeyframeIndexer({ embedder: clip, index, logger: log });
+    const indexer = new KeyframeIndexer({ embedder: tiny.clip, index, logger: log });
     // Hands keyframes on, and tells when every person's best view has been offered.
     const offered: Keyframe[] = [];
     let allOffered!: () => void;
@@ -85,7 +75,7 @@ describe('search with a similarity term (keyframe embeddings in a VectorIndex)',
       expect(indexer.stats()).toMatchObject({ indexed: offered.length, failed: 0, dropped: 0, pending: 0 });
 
       const compiler = new QueryCompiler({ cameras: [{ id: 'gate', name: 'Gate' }], freeText: true });
-      const search = new SearchService({ store, compiler: async () => compiler, cameras: async () => [{ id: 'gate', name: 'Gate', timeZone: 'UTC' }], similarity: { embedder: clip, index } });
+      const search = new SearchService({ store, compiler: async () => compiler, cameras: async () => [{ id: 'gate', name: 'Gate', timeZone: 'UTC' }], similarity: { embedder: tiny.clip, index } });
       const run = async (q: Record<string, unknown>) => {
         const r = await search.search(q);
         if (!r.ok) throw new Error(JSON.stringify(r));
@@ -107,10 +97,10 @@ describe('search with a similarity term (keyframe embeddings in a VectorIndex)',
       const sims = similar.hits.map((h) => h.scores.similarity!);
       expect(sims[0]).toBeGreaterThan(Math.max(...sims.slice(1)) + 0.2);
       // Each similarity is the cosine of the stored crop's embedding and the text's (the index holds what the store shows).
-      const [text] = await clip.embedTexts(['person vermilion']);
+      const [text] = await tiny.clip.embedTexts(['person vermilion']);
       for (const h of similar.hits) {
         const crop = await store.trackSummaries.thumbnail(h.trackId, 'crop');
-        const [v] = await clip.embedImages([crop!]);
+        const [v] = await tiny.clip.embedImages([crop!]);
         expect(h.scores.similarity).toBeCloseTo(dot(v!, text!), 2);
       }
       for (let i = 1; i < similar.hits.length; i++) expect(similar.hits[i]!.score).toBeLessThanOrEqual(similar.hits[i - 1]!.score);
@@ -131,7 +121,7 @@ describe('search with a similarity term (keyframe embeddings in a VectorIndex)',
       expect((await run({ q: 'person vermilion', from: String(Date.now() + 3_600_000) })).hits).toEqual([]);
 
       // Without a vector index, such a search is refused plainly (structured searches still run).
-      const none = new SearchService({ store, compiler: async () => compiler, cameras: async () => [{ id: 'gate', name: 'Gate' }], similarity: { embedder: clip, index: null } });
+      const none = new SearchService({ store, compiler: async () => compiler, cameras: async () => [{ id: 'gate', name: 'Gate' }], similarity: { embedder: tiny.clip, index: null } });
       const refused = await none.search({ q: 'person vermilion' });
       expect(refused).toMatchObject({ ok: false, status: 400, error: 'invalid search' });
       expect(refused.ok === false && 'details' in refused ? refused.details?.[0] : '').toMatch(/"vermilion" can only be searched by image similarity.*VECTOR_INDEX=qdrant/);
