@@ -43,6 +43,8 @@ for (let i = 1; i <= env.PRIVACY_PROCESSES; i++) node(`privacy-${i}`, 'pipeline/
 for (let i = 0; i < env.ANALYTICS_PROCESSES; i++) {
   node(`analytics-${i}`, 'pipeline/src/analytics/main.ts', { ANALYTICS_PARTITION: `${i}/${env.ANALYTICS_PROCESSES}` });
 }
+// One re-ID stage: it links tracks across every camera.
+node('reid', 'pipeline/src/reid/main.ts');
 
 let stopping = false;
 const stop = (signal: NodeJS.Signals): void => {

@@ -3,6 +3,7 @@ import type { Box } from './geometry';
 import type { SceneSummary } from './scene';
 import type { AlertMessage } from './alerts';
 import type { RecordingHealth } from './history';
+import type { ReidLink, TrackEvent } from './reid';
 
 /**
  * The kinds of bus traffic; each is one JetStream stream with subjects `<prefix>.<camera>`.
@@ -19,6 +20,10 @@ export const STREAMS = {
   /** Alerts fired by standing queries; kept a week on file storage so a web replica or webhook dispatcher that was down catches up. */
   alerts: { stream: 'CT_ALERTS', storage: 'file', maxAgeMs: 7 * 24 * 3600_000, live: false, retention: 'limits' },
   health: { stream: 'CT_HEALTH', storage: 'file', maxAgeMs: 24 * 3600_000, live: false, retention: 'limits' },
+  /** Person tracks appearing and ending, with their appearance (scene stage → re-ID stage); kept a day so a re-ID stage that was down catches up. */
+  tracks: { stream: 'CT_TRACKS', storage: 'file', maxAgeMs: 24 * 3600_000, live: false, retention: 'limits' },
+  /** Cross-camera links made by the re-ID stage (→ the wall's live handoff); the subject's camera is the one the person went to. */
+  links: { stream: 'CT_LINKS', storage: 'file', maxAgeMs: 24 * 3600_000, live: false, retention: 'limits' },
   /** Periodic counters from stage replicas; the subject's last token is the replica id, not a camera. */
   stats: { stream: 'CT_STATS', storage: 'memory', maxAgeMs: 60_000, live: true, retention: 'limits' },
 } as const;
@@ -94,6 +99,8 @@ export interface StreamMetaMap {
   scene: SceneFrameMeta;
   alerts: AlertMessage;
   health: CameraHealth;
+  tracks: TrackEvent;
+  links: ReidLink;
   stats: StageStats;
 }
 

@@ -9,3 +9,4 @@ export * from './scene';
 export * from './alerts';
 export * from './history';
 export * from './anomaly';
+export * from './reid';

@@ -3,6 +3,7 @@ import type { CameraHealth } from './health';
 import type { RedactedFrameMeta } from './bus';
 import type { Alert, StandingQuery } from './alerts';
 import type { VideoJob } from './history';
+import type { ReidLink } from './reid';
 
 /** A redacted frame pushed to the wall. */
 export interface WallFrame {
@@ -26,6 +27,8 @@ export interface ServerToClientEvents {
   queries: (queries: StandingQuery[]) => void;
   /** An uploaded video's job progressed or ended (a few times a second at most). */
   videoJob: (job: VideoJob) => void;
+  /** A person walked from one camera to another: the re-ID stage linked their tracks (GET /api/identities/:identity). */
+  handoff: (link: ReidLink) => void;
 }
 
 /** Events browsers send. */

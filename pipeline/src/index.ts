@@ -11,5 +11,4 @@ export * from './analytics/index';
 export * from './embed/index';
 export * from './search/index';
 export * from './anomaly/index';
-export * from './reid/appearance';
-export * from './reid/linker';
+export * from './reid/index';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordingSegment, TrackSummary, VideoJob } from '@chronotrace/contracts';
+import type { RecordingSegment, ReidLink, TrackSummary, VideoJob } from '@chronotrace/contracts';
 import { storeTargets, withStore } from './store-targets';
 
 const T0 = 1_732_000_000_123;
@@ -191,5 +191,41 @@ describe.each(storeTargets('history'))('Store contract (recordings, track summar
       expect(await x.get('ex-old')).toMatchObject({ state: 'failed', error: 'interrupted', finishedAt: T0 + 20_000 });
       expect((await x.get('ex-new'))?.state).toBe('processing');
       expect((await x.get('ex-done'))?.state).toBe('done');
+    }));
+});
+
+describe.each(storeTargets('reid'))('Store contract (re-identification links) on $kind', (target) => {
+  const link = (from: string, to: string, identity: string, linkedAt: number, over: Partial<ReidLink> = {}): ReidLink => ({
+    identity,
+    from,
+    to,
+    fromCamera: from.split(':')[0]!,
+    toCamera: to.split(':')[0]!,
+    transitSeconds: 12.5,
+    appearance: 0.91,
+    transit: 0.8,
+    confidence: 0.728,
+    linkedAt,
+    ...over,
+  });
+
+  it('keeps identities as chains: one link per successor, by identity and by track, recent links oldest first, prune and purge', () =>
+    withStore(target, async (store) => {
+      const r = store.reid;
+      await r.append([link('hall:1', 'gate:7', 'hall:1', T0), link('gate:7', 'yard:3', 'hall:1', T0 + 60_000)]);
+      // The same successor again (a redelivered event): nothing changes.
+      await r.append([link('hall:9', 'gate:7', 'hall:9', T0 + 1)]);
+      await r.append([link('yard:5', 'hall:2', 'yard:5', T0 + 120_000, { transitSeconds: 40 })]);
+      await r.append([]);
+      expect(await r.links('hall:1')).toEqual([link('hall:1', 'gate:7', 'hall:1', T0), link('gate:7', 'yard:3', 'hall:1', T0 + 60_000)]);
+      expect(await r.identityOf('yard:3')).toBe('hall:1');
+      expect(await r.identityOf('hall:1')).toBe('hall:1');
+      expect(await r.identityOf('hall:9')).toBeNull();
+      expect((await r.recent(T0 + 30_000)).map((l) => l.to)).toEqual(['yard:3', 'hall:2']);
+      expect((await r.recent(0, 1)).map((l) => l.to)).toEqual(['hall:2']);
+      expect(await r.deleteCamera('hall')).toBe(2);
+      expect((await r.links('hall:1')).map((l) => l.to)).toEqual(['yard:3']);
+      expect(await r.prune(T0 + 100_000)).toBe(1);
+      expect(await r.recent(0)).toEqual([]);
     }));
 });

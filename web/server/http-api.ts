@@ -12,6 +12,7 @@ import type { WebhookDispatcher } from './webhook-dispatcher';
 import { sendMedia, type historyRoutes } from './history-api';
 import type { VideoService } from './video-service';
 import { exportKey, type ExportService } from './export-service';
+import type { IdentityService } from '@chronotrace/pipeline';
 
 export interface ApiServices {
   cameras: CameraService;
@@ -37,6 +38,8 @@ export interface ApiServices {
   history: ReturnType<typeof historyRoutes>;
   /** Uploaded videos and their jobs. */
   videos: VideoService;
+  /** People followed across cameras (re-ID links). */
+  identities: IdentityService;
   exports: ExportService;
   /** Recorded media and exports, on disk or archived. */
   media: MediaFiles;
@@ -175,6 +178,20 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
   });
 
   route('GET', '/api/tracks/:track/thumbnail.jpg', 'snapshots:read', async (_req, res, p, ctx) => s.history.thumbnail(res, ctx.url, p.track!));
+
+  // People followed across cameras: any track id names its identity.
+  route('GET', '/api/identities/:track', 'history:read', async (_req, res, p) => {
+    const id = p.track!;
+    if (id.length > 200) return sendError(res, 400, 'invalid identity', ['id: must be at most 200 characters']);
+    const identity = await s.identities.get(id);
+    if (!identity) return sendError(res, 404, `no track or identity "${id.slice(0, 80)}"`);
+    sendJson(res, 200, identity);
+  });
+  route('GET', '/api/reid/topology', 'history:read', async (_req, res, _p, ctx) => {
+    const days = Number(ctx.url.searchParams.get('days') ?? '7');
+    if (!Number.isInteger(days) || days < 1 || days > 31) return sendError(res, 400, 'invalid topology request', ['days: must be a whole number from 1 to 31']);
+    sendJson(res, 200, await s.identities.topology(Date.now() - days * 86_400_000));
+  });
 
   const withCamera = (handler: (res: ServerResponse, url: URL, camera: string) => Promise<void>): Handler => async (_req, res, p, ctx) => {
     if (!(await s.cameras.get(p.id!))) return sendError(res, 404, `no camera "${p.id}"`);

@@ -71,6 +71,7 @@ export class LiveWall {
   private readonly lastSnapshotWrite = new Map<string, number>();
   private consumer: Consumer | undefined;
   private alertConsumer: Consumer | undefined;
+  private linkConsumer: Consumer | undefined;
   private alertsOut = 0;
   /** Snapshots of the latest alerts, served until (and in case) the store has them. */
   private readonly alertSnapshots = new Map<string, Uint8Array>();
@@ -135,6 +136,17 @@ export class LiveWall {
           this.io.local.emit('alert', alert);
           this.alertsOut++;
           this.observer?.alert(m.envelope.meta);
+          m.ack();
+        }
+      },
+    );
+    // A person walked from one camera to another: every replica tells its own browsers (the wall shows the handoff).
+    this.linkConsumer = await this.bus.consume(
+      'links',
+      { durable: `web-links-${this.instance}`, batch: 64, deliverFrom: 'new', ackWaitMs: 5_000, expireAfterIdleMs: 5 * 60_000 },
+      async (msgs) => {
+        for (const m of msgs) {
+          this.io.local.emit('handoff', m.envelope.meta);
           m.ack();
         }
       },
@@ -340,6 +352,7 @@ export class LiveWall {
     this.closed = true;
     await this.consumer?.close();
     await this.alertConsumer?.close();
+    await this.linkConsumer?.close();
     this.io.disconnectSockets(true);
     // Not io.close(): that also closes the http server, which belongs to the WebServer.
     this.io.engine.close();

@@ -127,6 +127,7 @@ export class Runtime {
           retentionMs: env.SCENE_RETENTION_HOURS * 3600_000,
           summaryRetentionMs: env.SEARCH_RETENTION_DAYS * 86_400_000,
           logger: log.child({ component: 'analytics' }),
+          reid: true,
           ...(embedder ? { similarity: frameSimilarityOf(embedder, env) } : {}),
           ...(keyframes ? { keyframes } : {}),
         });

@@ -12,7 +12,7 @@ import { historyRoutes } from './history-api';
 import { VideoService, type VideoServiceOptions } from './video-service';
 import { ExportService } from './export-service';
 import { chromiumPdfPrinter } from './pdf-printer';
-import { SearchService, type Embedder } from '@chronotrace/pipeline';
+import { IdentityService, SearchService, type Embedder } from '@chronotrace/pipeline';
 import type { RecordingHealth } from '@chronotrace/contracts';
 import { sendError } from '@chronotrace/platform';
 import { LiveWall } from './live-wall';
@@ -111,6 +111,7 @@ export class WebServer {
       videos: this.videos,
       exports: this.exports,
       media,
+      identities: new IdentityService({ store: o.store }),
       history: historyRoutes({ store: o.store, search, media, recordingHealth: o.recordingHealth ?? null, reportedRecording: (c) => this.health.recordingState(c) }),
       cameras: o.cameras,
       health: this.health,

@@ -9,6 +9,8 @@ import type { FrameSimilarity } from '../embed/frame-similarity';
 import type { KeyframeSink } from '../search/keyframe-indexer';
 import { siteOfCamera } from '../anomaly/site';
 import { MatchStage } from './match-stage';
+import { ReidCore } from '../reid/reid-core';
+import { ReidStage } from '../reid/reid-stage';
 
 export interface AnalyticsServiceOptions {
   bus: Bus;
@@ -28,6 +30,8 @@ export interface AnalyticsServiceOptions {
   /** Where tracks' best views go to be embedded for search (an embedder and a vector index are on). Owned by the caller. */
   keyframes?: KeyframeSink;
   onAlert?: (alert: AlertMessage) => void;
+  /** Also run the re-ID stage (embedded mode: one process holds every camera). Distributed mode runs it once, on its own. */
+  reid?: boolean;
   logger?: Logger;
 }
 
@@ -39,6 +43,7 @@ export interface AnalyticsServiceOptions {
 export class AnalyticsService {
   readonly scene: SceneStage;
   readonly match: MatchStage;
+  readonly reid: ReidStage | null;
   private readonly publishers: StageStatsPublisher[];
   private closing: Promise<void> | undefined;
   private readonly catalog: AnalyticsServiceOptions['catalog'];
@@ -60,17 +65,21 @@ export class AnalyticsService {
       ...(o.onAlert ? { onAlert: o.onAlert } : {}),
       ...(o.similarity ? { similarity: o.similarity, scene: o.store.scene } : {}),
     });
+    const reid = o.reid ? new ReidStage({ bus: o.bus, links: o.store.reid, core: new ReidCore(), logger: log.child({ stage: 'reid' }), ...(o.summaryRetentionMs ? { retentionMs: o.summaryRetentionMs } : {}) }) : null;
+    this.reid = reid;
     this.publishers = [
       new StageStatsPublisher(o.bus, 'scene', o.instance, () => this.scene.stageCounters(), log),
       new StageStatsPublisher(o.bus, 'match', o.instance, () => this.match.stageCounters(), log),
+      ...(reid ? [new StageStatsPublisher(o.bus, 'reid', o.instance, () => reid.stageCounters(), log)] : []),
     ];
   }
 
   private offCatalog: (() => void) | undefined;
 
-  /** Match first: it must be consuming before the first scene frame is published. */
+  /** Match and re-ID first: they must be consuming before the first scene frame or track event is published. */
   async start(): Promise<void> {
     await this.match.start();
+    await this.reid?.start();
     await this.scene.start();
     // A camera removed from the list (a purged upload, a deleted camera): its tracks are dropped, and late frames of it ignored.
     let known = new Set(this.catalog.list().map((c) => c.id));
@@ -84,8 +93,8 @@ export class AnalyticsService {
     for (const p of this.publishers) p.start();
   }
 
-  toJSON(): { scene: ReturnType<SceneStage['stats']>; match: ReturnType<MatchStage['stats']> } {
-    return { scene: this.scene.stats(), match: this.match.stats() };
+  toJSON(): { scene: ReturnType<SceneStage['stats']>; match: ReturnType<MatchStage['stats']>; reid: ReturnType<ReidStage['stats']> | null } {
+    return { scene: this.scene.stats(), match: this.match.stats(), reid: this.reid?.stats() ?? null };
   }
 
   /** Scene first (no new scene frames), then match drains. Idempotent. */
@@ -94,6 +103,7 @@ export class AnalyticsService {
       this.offCatalog?.();
       await this.scene.close();
       await this.match.close();
+      await this.reid?.close();
       for (const p of this.publishers) await p.close();
     })();
     return this.closing;

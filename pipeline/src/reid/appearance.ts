@@ -5,10 +5,11 @@
  * Built from redacted pixels only, and never from the head (the top fifth of the box is skipped).
  */
 
+import { APPEARANCE_BINS, type AppearanceDescriptor } from '@chronotrace/contracts';
 import { rgbToHsv } from '../attributes/color-palette';
 
 /** Hue bins × saturation levels + grey levels. */
-export const HIST_BINS = 8 * 2 + 3;
+export const HIST_BINS = APPEARANCE_BINS;
 
 export interface Appearance {
   upper: Float32Array;
@@ -78,4 +79,20 @@ export function similarity(a: Appearance, b: Appearance): number {
   const colours = (bhattacharyya(a.upper, b.upper) + bhattacharyya(a.lower, b.lower)) / 2;
   const build = Math.exp(-Math.abs(Math.log(a.aspect / b.aspect)) / 0.25);
   return colours * (0.7 + 0.3 * build);
+}
+
+/** The wire form (bus, store): histograms as plain arrays, rounded to 4 decimals. */
+export function toDescriptor(a: Appearance): AppearanceDescriptor {
+  const round = (h: Float32Array): number[] => Array.from(h, (v) => Math.round(v * 1e4) / 1e4);
+  return { upper: round(a.upper), lower: round(a.lower), aspect: Math.round(a.aspect * 1000) / 1000, samples: a.samples };
+}
+
+/** An appearance from its wire form; a descriptor of the wrong shape (another version, a corrupt message) throws. */
+export function fromDescriptor(d: AppearanceDescriptor): Appearance {
+  const hist = (h: unknown, name: string): Float32Array => {
+    if (!Array.isArray(h) || h.length !== HIST_BINS || !h.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new TypeError(`appearance ${name} must be ${HIST_BINS} non-negative numbers`);
+    return Float32Array.from(h as number[]);
+  };
+  if (!(typeof d.aspect === 'number' && d.aspect > 0 && Number.isFinite(d.aspect))) throw new TypeError('appearance aspect must be a positive number');
+  return { upper: hist(d.upper, 'upper'), lower: hist(d.lower, 'lower'), aspect: d.aspect, samples: Math.max(1, Math.floor(d.samples) || 1) };
 }

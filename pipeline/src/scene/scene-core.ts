@@ -1,10 +1,11 @@
-import { SCENE_PATH_POINTS, type RedactedFrameMeta, type SceneSummary, type SceneTrack, type Track, type TrackColors } from '@chronotrace/contracts';
+import { SCENE_PATH_POINTS, type RedactedFrameMeta, type SceneSummary, type SceneTrack, type Track, type TrackColors, type TrackEvent } from '@chronotrace/contracts';
 import { boxSize } from '../attributes/box-size';
 import { ColorNamer, type ColorAttributes, type ColorNamerOptionsInput, type ColorSubjectKind } from '../attributes/color-namer';
 import type { RgbImage } from '../attributes/rgb-image';
 import { withCarriedObjects, type CarriedObjectsOptions } from '../matching/carried-objects';
 import { Tracker, parseTrackerOptions, type TrackerOptions, type TrackerStats } from '../tracking/tracker';
 import type { Zone } from '../tracking/zones';
+import { ReidDescriber, type ReidDescriberOptions } from '../reid/describer';
 
 /** Tracker settings the scene core passes through (camera, zones, id prefix and frame size are its own). */
 export type SceneTrackerOptions = Omit<TrackerOptions, 'camera' | 'idPrefix' | 'zones' | 'frameWidth' | 'frameHeight'>;
@@ -17,6 +18,8 @@ export interface SceneCoreOptions {
   tracker?: SceneTrackerOptions;
   colors?: ColorNamerOptionsInput;
   carried?: CarriedObjectsOptions;
+  /** How person tracks are described for re-identification. */
+  reid?: ReidDescriberOptions;
   /** A camera with no frame for this long is forgotten (its tracks end). Default 300 000 ms. */
   idleMs?: number;
 }
@@ -46,6 +49,8 @@ interface CameraScene {
   /** Last colours measured per track id. */
   colors: Map<string, TrackColors>;
   lastFrameAt: number;
+  /** Wall-clock ms its last frame was processed (an uploaded video's frames are stamped in the past). */
+  lastArrivedAt: number;
 }
 
 /** The result of one frame: what to publish, and what changed for the store. */
@@ -53,6 +58,14 @@ export interface SceneResult {
   summary: SceneSummary;
   started: Track[];
   ended: Track[];
+  /** Person tracks announced (described well enough to re-identify) or ended, for the re-ID stage. */
+  trackEvents: TrackEvent[];
+}
+
+/** Cameras forgotten for idleness: their tracks ended, and the re-ID reports of those. */
+export interface SceneSweep {
+  ended: Track[];
+  trackEvents: TrackEvent[];
 }
 
 export interface SceneCoreStats {
@@ -75,6 +88,7 @@ export class SceneCore {
   /** Tracker generations per camera, kept after a camera is forgotten so its track ids never repeat. */
   readonly #generations = new Map<string, number>();
   readonly #namer: ColorNamer;
+  readonly #reid: ReidDescriber;
   #frames = 0;
   #stale = 0;
   #colorRuns = 0;
@@ -82,6 +96,7 @@ export class SceneCore {
   constructor(options: SceneCoreOptions) {
     this.#o = options;
     this.#namer = new ColorNamer(options.colors ?? {});
+    this.#reid = new ReidDescriber(options.reid);
     // Fail at construction, not on the first frame, when the tracker options are bad.
     parseTrackerOptions({ ...options.tracker, camera: 'check' });
   }
@@ -107,6 +122,7 @@ export class SceneCore {
     }
     this.#frames++;
     cam.lastFrameAt = meta.capturedAt;
+    cam.lastArrivedAt = started;
     const fresh = image !== null && image.width === meta.width && image.height === meta.height;
     if (fresh) this.#colorRuns++;
     const withColors = update.tracks.map((t): Track & { attributes?: TrackColors } => {
@@ -124,6 +140,7 @@ export class SceneCore {
       size: boxSize(t.box, { height: meta.height }),
     }));
     for (const t of update.ended) cam.colors.delete(t.id);
+    const trackEvents = [...this.#reid.observe(meta.capturedAt, update.tracks, fresh ? image : null), ...this.#reid.end(update.ended)];
     return {
       summary: {
         tracks,
@@ -134,18 +151,28 @@ export class SceneCore {
       },
       started: update.started,
       ended: update.ended,
+      trackEvents,
     };
   }
 
-  /** Ends and forgets cameras with no frame for idleMs (by frame time `now`); returns their ended tracks. */
-  sweep(now: number): Track[] {
+  /**
+   * Ends and forgets cameras that sent no frame for idleMs (wall clock `now`: an uploaded video's frames
+   * are stamped in the past, and it must not be swept while it is being processed); returns their ended tracks.
+   */
+  sweep(now: number): SceneSweep {
     const ended: Track[] = [];
     for (const [id, cam] of this.#cameras) {
-      if (now - cam.lastFrameAt < (this.#o.idleMs ?? DEFAULT_SCENE_IDLE_MS)) continue;
+      if (now - cam.lastArrivedAt < (this.#o.idleMs ?? DEFAULT_SCENE_IDLE_MS)) continue;
       ended.push(...cam.tracker.endAll(cam.lastFrameAt));
       this.#cameras.delete(id);
     }
-    return ended;
+    return { ended, trackEvents: this.#reid.end(ended) };
+  }
+
+  /** Forgets a removed camera's tracks at once, with no reports (its tracker restarts if frames come again). */
+  forget(camera: string): void {
+    this.#cameras.delete(camera);
+    this.#reid.forget(camera);
   }
 
   toJSON(): SceneCoreStats {
@@ -167,7 +194,7 @@ export class SceneCore {
       idPrefix: `${camera}:${this.#o.session}${generation > 0 ? `.${generation}` : ''}`,
       zones,
     });
-    cam = { tracker, zonesKey, generation, colors: new Map(), lastFrameAt: at };
+    cam = { tracker, zonesKey, generation, colors: new Map(), lastFrameAt: at, lastArrivedAt: Date.now() };
     this.#cameras.set(camera, cam);
     return cam;
   }

@@ -1,4 +1,4 @@
-import type { StageStats, Track } from '@chronotrace/contracts';
+import type { StageStats, Track, TrackEvent } from '@chronotrace/contracts';
 import { createLogger, GroupWriter, type Bus, type BusMessage, type Consumer, type Logger, type SceneFrameRecord, type SceneRepository, type TrackSummaryRepository } from '@chronotrace/platform';
 import { decodeRgb, type RgbImage } from '../attributes/rgb-image';
 import type { SceneCore, SceneCoreStats } from './scene-core';
@@ -37,6 +37,8 @@ export interface SceneCameraCounters {
   storeFailures: number;
   /** Track summaries written (a live track is written again as it changes). */
   summaries: number;
+  /** Person tracks announced to the re-ID stage (appeared, ended). */
+  trackEvents: number;
 }
 
 export interface SceneStageStats {
@@ -94,7 +96,8 @@ export class SceneStage {
       (messages) => this.handle(messages),
     );
     const sweep = setInterval(() => {
-      const ended = this.o.core.sweep(Date.now());
+      const { ended, trackEvents } = this.o.core.sweep(Date.now());
+      this.announce(trackEvents);
       for (const t of ended) this.track(this.trackWriter.add({ track: t, ended: true }), t.camera);
       this.writeSummaries(this.summarizer.end(ended.map((t) => t.id)));
     }, 30_000);
@@ -110,7 +113,7 @@ export class SceneStage {
 
   private camera(id: string): SceneCameraCounters {
     let c = this.counters.get(id);
-    if (!c) this.counters.set(id, (c = { processed: 0, stale: 0, publishFailures: 0, storeFailures: 0, summaries: 0 }));
+    if (!c) this.counters.set(id, (c = { processed: 0, stale: 0, publishFailures: 0, storeFailures: 0, summaries: 0, trackEvents: 0 }));
     return c;
   }
 
@@ -125,6 +128,7 @@ export class SceneStage {
     for (const [id, at] of this.forgotten) if (now - at > 600_000) this.forgotten.delete(id);
     this.forgotten.set(camera, now);
     this.summarizer.forget(camera);
+    this.o.core.forget(camera);
     for (const id of [...this.bestFrames.keys()]) if (id.startsWith(`${camera}:`)) this.bestFrames.delete(id);
   }
 
@@ -159,6 +163,7 @@ export class SceneStage {
     }
     m.ack();
     counters.processed++;
+    this.announce(result.trackEvents);
     this.track(this.frameWriter.add({ frameId: meta.frameId, camera: meta.camera, capturedAt: meta.capturedAt, width: meta.width, height: meta.height, tracks: result.summary.tracks }), m.camera);
     for (const t of result.started) this.track(this.trackWriter.add({ track: t, ended: false }), m.camera);
     for (const t of result.ended) this.track(this.trackWriter.add({ track: t, ended: true }), m.camera);
@@ -166,6 +171,21 @@ export class SceneStage {
       const improved = this.summarizer.observe(meta, result.summary.tracks, result.summary.attributesFresh);
       if (body) for (const id of improved) this.bestFrames.set(id, { jpeg: body, at: meta.capturedAt });
       if (result.ended.length > 0) this.writeSummaries(this.summarizer.end(result.ended.map((t) => t.id)));
+    }
+  }
+
+  /** Person tracks appearing and ending, to the re-ID stage (msgId: track and event, so a redelivery is not counted twice). */
+  private announce(events: readonly TrackEvent[]): void {
+    for (const e of events) {
+      this.camera(e.camera).trackEvents++;
+      this.track(
+        this.o.bus.publish('tracks', e.camera, { meta: e }, { msgId: `${e.trackId}:${e.event}` }).then((r) => {
+          if (r.ok) return;
+          this.camera(e.camera).publishFailures++;
+          this.log.warn({ camera: e.camera, trackId: e.trackId, reason: r.reason, detail: r.detail }, 'track event not published');
+        }),
+        e.camera,
+      );
     }
   }
 

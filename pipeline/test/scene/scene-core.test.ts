@@ -105,12 +105,17 @@ describe('SceneCore', () => {
     expect(r.summary.tracks[0]?.zones).toEqual(['lobby']);
   });
 
-  it('forgets cameras that sent nothing for idleMs and ends their tracks', () => {
+  it('forgets cameras that sent nothing for idleMs (wall clock, not frame time) and ends their tracks', () => {
+    // An uploaded video: frames stamped an hour before they arrive are not "idle".
+    const upload = new SceneCore({ session: 'u', zonesFor: () => [], idleMs: 10_000 });
+    upload.process(frame(1, [person(20)]), null, T0 + 3_600_000);
+    upload.process(frame(2, [person(22)]), null, T0 + 3_600_100);
+    expect(upload.sweep(T0 + 3_605_000).ended).toEqual([]);
     const core = new SceneCore({ session: 's', zonesFor: () => [], idleMs: 10_000 });
-    core.process(frame(1, [person(20)]), null);
-    core.process(frame(2, [person(22)]), null);
-    expect(core.sweep(T0 + 5_000)).toEqual([]);
-    expect(core.sweep(T0 + 20_000).map((t) => t.id)).toEqual(['gate:s:1']);
+    core.process(frame(1, [person(20)]), null, T0 + 500);
+    core.process(frame(2, [person(22)]), null, T0 + 1_000);
+    expect(core.sweep(T0 + 5_000).ended).toEqual([]);
+    expect(core.sweep(T0 + 20_000).ended.map((t) => t.id)).toEqual(['gate:s:1']);
     expect(Object.keys(core.toJSON().cameras)).toEqual([]);
     // The camera comes back: a new generation, so its track ids do not repeat the forgotten ones.
     core.process(frame(50, [person(20)]), null);

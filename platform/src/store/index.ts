@@ -21,3 +21,4 @@ export * from './recording.repository';
 export * from './track-summary.repository';
 export * from './export.repository';
 export * from './video-job.repository';
+export * from './reid.repository';

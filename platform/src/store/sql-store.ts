@@ -15,7 +15,8 @@ import { SqlRecordingRepository } from './recording.repository';
 import { SqlExportRepository } from './export.repository';
 import { SqlVideoJobRepository } from './video-job.repository';
 import { SqlTrackSummaryRepository } from './track-summary.repository';
-import type { VideoJobRepository, ExportRepository, RecordingRepository, TrackSummaryRepository, AlertRepository, CameraRepository, HealthEventRepository, LeaseRepository, PublishTokenRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
+import { SqlReidRepository } from './reid.repository';
+import type { ReidRepository, VideoJobRepository, ExportRepository, RecordingRepository, TrackSummaryRepository, AlertRepository, CameraRepository, HealthEventRepository, LeaseRepository, PublishTokenRepository, QueryRepository, RedactionRepository, SceneRepository, SnapshotRepository, Store, WebhookRepository } from './store';
 
 /**
  * The Store written once against SqlDatabase; PgliteStore and PostgresStore only supply the
@@ -37,6 +38,7 @@ export abstract class SqlStore implements Store {
   readonly exports: ExportRepository;
   readonly videoJobs: VideoJobRepository;
   readonly trackSummaries: TrackSummaryRepository;
+  readonly reid: ReidRepository;
   #closing: Promise<void> | undefined;
 
   protected constructor(
@@ -58,6 +60,7 @@ export abstract class SqlStore implements Store {
     this.exports = new SqlExportRepository(db);
     this.videoJobs = new SqlVideoJobRepository(db);
     this.trackSummaries = new SqlTrackSummaryRepository(db);
+    this.reid = new SqlReidRepository(db);
   }
 
   get closed(): boolean {

@@ -1,4 +1,4 @@
-import type { VideoJob, EvidenceExport, ColorPart, RecordingHold, RecordingSegment, TrackSummary, Alert, AlertMessage, CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion, SceneTrack, StandingQuery, Track, Webhook, WebhookPayload } from '@chronotrace/contracts';
+import type { ReidLink, VideoJob, EvidenceExport, ColorPart, RecordingHold, RecordingSegment, TrackSummary, Alert, AlertMessage, CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion, SceneTrack, StandingQuery, Track, Webhook, WebhookPayload } from '@chronotrace/contracts';
 
 /** One frame's redaction, kept as the audit trail of what was hidden and by which models. */
 export interface RedactionRecord {
@@ -306,6 +306,22 @@ export interface TrackSummaryRepository {
   deleteCamera(camera: string): Promise<number>;
 }
 
+/** Cross-camera re-identification links; an identity is the chain's first track. */
+export interface ReidRepository {
+  /** Idempotent on the successor track (a track continues at most one other). */
+  append(links: readonly ReidLink[]): Promise<void>;
+  /** The identity a track belongs to, or null when it was never linked. */
+  identityOf(trackId: string): Promise<string | null>;
+  /** An identity's links, in the order they were made. */
+  links(identity: string, limit?: number): Promise<ReidLink[]>;
+  /** The newest `limit` links made since `since`, oldest first (the re-ID stage re-learns its topology from them). */
+  recent(since: number, limit?: number): Promise<ReidLink[]>;
+  /** Deletes links made before `before`; returns how many. */
+  prune(before: number): Promise<number>;
+  /** Deletes every link from or to a camera (a purged upload). */
+  deleteCamera(camera: string): Promise<number>;
+}
+
 /** Evidence exports: who, when, why, and what was produced. */
 export interface ExportRepository {
   insert(e: EvidenceExport): Promise<void>;
@@ -331,6 +347,7 @@ export interface VideoJobRepository {
 }
 
 export interface Store {
+  readonly reid: ReidRepository;
   readonly videoJobs: VideoJobRepository;
   readonly exports: ExportRepository;
   readonly recordings: RecordingRepository;
