@@ -22,6 +22,7 @@ import type { Runtime as RuntimeT } from '../web/server/runtime';
 import { descendants, procAvailable, type ProcSample } from './proc-stats';
 import { measureBrowserWall } from './browser-wall';
 import { measureWebrtcIngest } from './webrtc-ingest';
+import { measureReidSplit, type ReidSplitFigures } from '../test/support/reid-split';
 
 // Logs go to stdout: quiet them BEFORE anything creates the root logger (it reads LOG_LEVEL once).
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
@@ -535,6 +536,21 @@ async function main(): Promise<void> {
     }
   }
 
+  // Re-identification on the two-camera split of vtest.avi (uploaded, through privacy, tracking and the re-ID stage).
+  let reid: ReidSplitFigures | { error: string } | null = null;
+  if (process.env.BENCH_REID !== 'off') {
+    const dataDir = await mkdtemp(join(os.tmpdir(), 'ct-bench-reid-rt-'));
+    const rt = await Runtime.start({ env: benchEnv(dataDir, { RECORDING: 'off', UPLOAD_FPS: '5' }), config: validateStreamsConfig({ cameras: [] }) });
+    try {
+      reid = await measureReidSplit(rt);
+    } catch (e) {
+      reid = { error: e instanceof Error ? e.message : String(e) };
+    } finally {
+      await rt.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+
   // Vector search at 100 000 keyframe embeddings (embedded index).
   const { measureVectorSearch } = await import('./vector');
   const vector = process.env.BENCH_VECTOR === 'off' ? null : await measureVectorSearch();
@@ -652,13 +668,16 @@ async function main(): Promise<void> {
     },
     ...matcher,
     ...rules,
-    targets: { ...TARGETS, matcher_ms_per_frame_10000: 2, rules_ms_per_frame_10000: 2, anomaly_latency_p50_ms: 500 },
+    reid: reid && ('error' in reid ? reid : { precision: reid.precision, recall: reid.recall, links: reid.links }),
+    reid_detail: reid && !('error' in reid) ? { correct: reid.correct, linkable: reid.linkable, tracks: reid.tracks, how: reid.how } : null,
+    targets: { ...TARGETS, matcher_ms_per_frame_10000: 2, rules_ms_per_frame_10000: 2, anomaly_latency_p50_ms: 500, reid_precision: 0.9, reid_recall: 0.6 },
     meets_targets: {
       alert_p50_ms: alertPhase !== null && alertPhase.alert_latency_ms.p50 !== null && alertPhase.alert_latency_ms.p50 < TARGETS.alert_p50_ms,
       alert_p99_ms: alertPhase !== null && alertPhase.alert_latency_ms.p99 !== null && alertPhase.alert_latency_ms.p99 < TARGETS.alert_p99_ms,
       matcher_ms_per_frame_10000: matcher.matcher_ms_per_frame['10000'] < 2,
       rules_ms_per_frame_10000: rules.rules_ms_per_frame['10000'] < 2,
       anomaly_latency_p50_ms: alertPhase !== null && alertPhase.anomaly_latency_ms.p50 !== null && alertPhase.anomaly_latency_ms.p50 < 500,
+      reid_precision_at_recall: reid !== null && !('error' in reid) && reid.precision >= 0.9 && reid.recall >= 0.6,
       vector_search_p95_ms: vector !== null && vector.p95 < TARGETS.vector_search_p95_ms,
       upload_speed_x_realtime: upload !== null && !('error' in upload) && upload.upload_speed_x_realtime >= TARGETS.upload_speed_x_realtime,
       search_p95_ms: search !== null && search.pglite.p95 < TARGETS.search_p95_ms && !('error' in search.postgres) && search.postgres.p95 < TARGETS.search_p95_ms,

@@ -10,3 +10,4 @@ export * from './alerts';
 export * from './history';
 export * from './anomaly';
 export * from './reid';
+export * from './activity';

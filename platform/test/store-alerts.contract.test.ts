@@ -75,6 +75,23 @@ function payload(alertId: string): WebhookPayload {
 }
 
 describe.each(storeTargets('alerts'))('Store contract (queries, alerts, scene, webhooks) on $kind', (target) => {
+  it('counts alerts per hour and kind, per camera or all, within the range', () =>
+    withStore(target, async (store) => {
+      const H = 3_600_000;
+      const hour0 = Math.floor(T0 / H) * H;
+      await store.alerts.append(alert('a1', { kind: 'line', capturedAt: hour0 + 10 }), null);
+      await store.alerts.append(alert('a2', { kind: 'line', capturedAt: hour0 + 20 }), null);
+      await store.alerts.append(alert('a3', { kind: 'crowd', capturedAt: hour0 + 30, camera: 'yard' }), null);
+      await store.alerts.append(alert('a4', { kind: 'track', capturedAt: hour0 + H + 5 }), null);
+      await store.alerts.append(alert('a5', { kind: 'line', capturedAt: hour0 + 5 * H }), null);
+      expect(await store.alerts.countsByHour(hour0, hour0 + 5 * H)).toEqual([
+        { hour: hour0, kind: 'crowd', count: 1 },
+        { hour: hour0, kind: 'line', count: 2 },
+        { hour: hour0 + H, kind: 'track', count: 1 },
+      ]);
+      expect(await store.alerts.countsByHour(hour0, hour0 + 6 * H, 'yard')).toEqual([{ hour: hour0, kind: 'crowd', count: 1 }]);
+    }));
+
   it('stores standing queries, updates only the expected version, and changes the fingerprint on every edit', () =>
     withStore(target, async (store) => {
       const f0 = await store.queries.fingerprint();

@@ -12,7 +12,7 @@ import type { WebhookDispatcher } from './webhook-dispatcher';
 import { sendMedia, type historyRoutes } from './history-api';
 import type { VideoService } from './video-service';
 import { exportKey, type ExportService } from './export-service';
-import type { IdentityService } from '@chronotrace/pipeline';
+import type { ActivityService, IdentityService } from '@chronotrace/pipeline';
 
 export interface ApiServices {
   cameras: CameraService;
@@ -40,6 +40,8 @@ export interface ApiServices {
   videos: VideoService;
   /** People followed across cameras (re-ID links). */
   identities: IdentityService;
+  /** Heatmaps, line and zone counts, anomalies per day. */
+  activity: ActivityService;
   exports: ExportService;
   /** Recorded media and exports, on disk or archived. */
   media: MediaFiles;
@@ -186,6 +188,18 @@ export function createApi(s: ApiServices): (req: IncomingMessage, res: ServerRes
     const identity = await s.identities.get(id);
     if (!identity) return sendError(res, 404, `no track or identity "${id.slice(0, 80)}"`);
     sendJson(res, 200, identity);
+  });
+  route('GET', '/api/cameras/:id/activity', 'history:read', async (_req, res, p, ctx) => {
+    const camera = await s.cameras.get(p.id!);
+    if (!camera) return sendError(res, 404, `no camera "${p.id}"`);
+    const r = await s.activity.report(camera, Object.fromEntries(ctx.url.searchParams));
+    if (!r.ok) return sendError(res, 400, r.error, r.details);
+    sendJson(res, 200, r.value);
+  });
+  route('GET', '/api/analytics/anomalies', 'alerts:read', async (_req, res, _p, ctx) => {
+    const r = await s.activity.anomalyCounts(Object.fromEntries(ctx.url.searchParams));
+    if (!r.ok) return sendError(res, 400, r.error, r.details);
+    sendJson(res, 200, r.value);
   });
   route('GET', '/api/reid/topology', 'history:read', async (_req, res, _p, ctx) => {
     const days = Number(ctx.url.searchParams.get('days') ?? '7');

@@ -12,7 +12,7 @@ import { historyRoutes } from './history-api';
 import { VideoService, type VideoServiceOptions } from './video-service';
 import { ExportService } from './export-service';
 import { chromiumPdfPrinter } from './pdf-printer';
-import { IdentityService, SearchService, type Embedder } from '@chronotrace/pipeline';
+import { ActivityService, IdentityService, SearchService, type Embedder } from '@chronotrace/pipeline';
 import type { RecordingHealth } from '@chronotrace/contracts';
 import { sendError } from '@chronotrace/platform';
 import { LiveWall } from './live-wall';
@@ -112,6 +112,7 @@ export class WebServer {
       exports: this.exports,
       media,
       identities: new IdentityService({ store: o.store }),
+      activity: new ActivityService({ store: o.store }),
       history: historyRoutes({ store: o.store, search, media, recordingHealth: o.recordingHealth ?? null, reportedRecording: (c) => this.health.recordingState(c) }),
       cameras: o.cameras,
       health: this.health,

@@ -164,7 +164,7 @@ function welfordZ(w: Welford, x: number): number {
   return sd > 1e-9 ? (x - w.mean) / sd : 0;
 }
 
-function foot(t: SceneTrack): { x: number; y: number } {
+export function foot(t: SceneTrack): { x: number; y: number } {
   return { x: t.box.x + t.box.w / 2, y: t.box.y + t.box.h };
 }
 
@@ -178,7 +178,7 @@ function side(ax: number, ay: number, bx: number, by: number, px: number, py: nu
  * point on the line counts as on its left, so a foot landing exactly on it is counted once, when it
  * reaches the right (or leaves the left for good).
  */
-function crossing(ax: number, ay: number, bx: number, by: number, p: { x: number; y: number }, q: { x: number; y: number }): 'in' | 'out' | null {
+export function crossing(ax: number, ay: number, bx: number, by: number, p: { x: number; y: number }, q: { x: number; y: number }): 'in' | 'out' | null {
   const s1 = side(ax, ay, bx, by, p.x, p.y) > 0;
   const s2 = side(ax, ay, bx, by, q.x, q.y) > 0;
   if (s1 === s2) return null;

@@ -41,7 +41,7 @@ export class PrivacyCorePool implements PrivacyProcessor {
     // Planned now, synchronously: the shared motion gate applies a camera's frames in the order given.
     const first = this.cores[0]!;
     // Under load a due analysis is put off (the frame carried) rather than queued behind the others'.
-    const plan = first.plan?.(frame, () => this.busy.every(Boolean));
+    const plan = first.plan?.(frame, frame.recorded ? undefined : () => this.busy.every(Boolean));
     if (plan) {
       plan.catch(() => undefined);
       const p = await plan.catch(() => undefined);

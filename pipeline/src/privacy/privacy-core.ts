@@ -37,6 +37,11 @@ export interface PrivacyFrame {
   jpeg: Uint8Array;
   /** The camera's analysis interval (1000 / analysisFps). Default: the core's analysisIntervalMs. */
   analysisIntervalMs?: number;
+  /**
+   * A recorded video (an upload), not a live camera: complete beats live, so a due analysis waits for a
+   * model thread instead of being put off under load, and what is found does not depend on the load.
+   */
+  recorded?: boolean;
 }
 
 export type PrivacyFailure = 'invalid-frame' | 'timeout' | 'face-detector' | 'text-detector' | 'object-detector' | 'redactor' | 'closed' | 'held-back';

@@ -72,6 +72,11 @@ export class PrivacyService {
       core: new PrivacyCorePool(cores),
       settingsFor: (camera) => o.catalog.get(camera)?.privacy ?? STRICTEST_PRIVACY,
       analysisFpsFor: (camera) => o.catalog.get(camera)?.analysisFps,
+      // An upload's first frames may come before the catalog has its camera: its id says what it is.
+      recordedFor: (camera) => {
+        const c = o.catalog.get(camera);
+        return c ? c.origin === 'upload' : camera.startsWith('upload-');
+      },
       partitioned: o.partitioned ?? false,
       logger: log,
     });

@@ -1,6 +1,6 @@
 import type { PrivacySettings, StageStats } from '@chronotrace/contracts';
 import { createLogger, GroupWriter, type Bus, type BusMessage, type Consumer, type Logger, type RedactionRecord, type RedactionRepository } from '@chronotrace/platform';
-import type { PrivacyCoreStats } from './privacy-core';
+import type { PrivacyCoreStats, PrivacyFrame } from './privacy-core';
 import type { PrivacyProcessor } from './privacy-core-pool';
 
 /** Durable consumer name shared by all privacy replicas. */
@@ -27,6 +27,8 @@ export interface PrivacyStageOptions {
   settingsFor: (camera: string) => PrivacySettings;
   /** The camera's analysis rate (frames a second the detectors run on). Default: the core's own interval. */
   analysisFpsFor?: (camera: string) => number | undefined;
+  /** Whether a camera is a recorded video (an upload: every due analysis runs, whatever the load). */
+  recordedFor?: (camera: string) => boolean;
   /** Durable name. Default PRIVACY_DURABLE ('privacy'). */
   durable?: string;
   /** Only these cameras. Default: all. */
@@ -94,8 +96,9 @@ export const REDACTION_RECORD_LINGER_MS = 10;
  * a frame whose publish or store write failed is nak'ed for redelivery.
  */
 export class PrivacyStage {
-  private readonly o: Required<Omit<PrivacyStageOptions, 'cameras' | 'ackWaitMs' | 'logger' | 'analysisFpsFor'>> & Pick<PrivacyStageOptions, 'cameras' | 'ackWaitMs'>;
+  private readonly o: Required<Omit<PrivacyStageOptions, 'cameras' | 'ackWaitMs' | 'logger' | 'analysisFpsFor' | 'recordedFor'>> & Pick<PrivacyStageOptions, 'cameras' | 'ackWaitMs'>;
   private readonly analysisFpsFor: PrivacyStageOptions['analysisFpsFor'];
+  private readonly recordedFor: PrivacyStageOptions['recordedFor'];
   private readonly log: Logger;
   private consumer: Consumer | undefined;
   private starting: Promise<void> | undefined;
@@ -145,6 +148,7 @@ export class PrivacyStage {
     this.redactionWriter = new GroupWriter((records) => this.o.redactions.append(records), { lingerMs: REDACTION_RECORD_LINGER_MS });
     if (!Number.isInteger(this.o.queuePerCamera) || this.o.queuePerCamera < 1) throw new RangeError(`queuePerCamera must be an integer ≥ 1, got ${this.o.queuePerCamera}`);
     this.analysisFpsFor = options.analysisFpsFor;
+    this.recordedFor = options.recordedFor;
     this.log = options.logger ?? createLogger('privacy-stage', { durable: this.o.durable });
   }
 
@@ -203,8 +207,9 @@ export class PrivacyStage {
       let i = queue.length;
       while (i > 0 && capturedAt(queue[i - 1] as BusMessage<'frames.raw'>) > capturedAt(m)) i--;
       queue.splice(i, 0, m);
-      // Live beats complete: a camera that fell behind keeps only its newest few frames.
-      while (queue.length > this.o.queuePerCamera) this.skip(queue.shift() as BusMessage<'frames.raw'>);
+      // Live beats complete: a camera that fell behind keeps only its newest few frames. Not a recorded
+      // video: every frame of it is redacted (its sender paces itself on what was redacted).
+      if (!this.recordedFor?.(m.camera)) while (queue.length > this.o.queuePerCamera) this.skip(queue.shift() as BusMessage<'frames.raw'>);
       this.waiting.set(m.camera, queue);
     }
     this.pump();
@@ -227,7 +232,9 @@ export class PrivacyStage {
       let next: BusMessage<'frames.raw'> | undefined;
       for (const [camera, queue] of this.waiting) {
         const m = queue[0];
-        if (!m || (this.busy.get(camera) ?? 0) >= this.o.inFlightPerCamera) continue;
+        // A recorded video one frame at a time: each frame then sees exactly what its predecessor found, so
+        // what an upload yields does not depend on the machine's load (a live camera overlaps frames to keep up).
+        if (!m || (this.busy.get(camera) ?? 0) >= (this.recordedFor?.(camera) ? 1 : this.o.inFlightPerCamera)) continue;
         if (!next) next = m;
         else {
           const a = this.lastServed.get(m.camera) ?? 0;
@@ -295,7 +302,8 @@ export class PrivacyStage {
         return;
       }
       const analysisFps = this.analysisFpsFor?.(m.camera);
-      const frame = analysisFps && analysisFps > 0 ? { meta, jpeg: body, analysisIntervalMs: 1000 / analysisFps } : { meta, jpeg: body };
+      const frame: PrivacyFrame = analysisFps && analysisFps > 0 ? { meta, jpeg: body, analysisIntervalMs: 1000 / analysisFps } : { meta, jpeg: body };
+      if (this.recordedFor?.(m.camera)) frame.recorded = true;
       const result = await this.o.core.process(frame, settings);
       if (!result.ok && result.reason === 'held-back') {
         // Under load with regions too old to trust: not shown (and never raw). Counted as skipped.

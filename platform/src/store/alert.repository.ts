@@ -1,4 +1,4 @@
-import type { Alert, AlertMessage } from '@chronotrace/contracts';
+import type { Alert, AlertKind, AlertMessage } from '@chronotrace/contracts';
 import type { AlertFilter, AlertRepository } from './store';
 import { listLimit, toBytes, toNumber, type SqlSession, type SqlValue } from './sql';
 
@@ -58,6 +58,16 @@ export class SqlAlertRepository implements AlertRepository {
   async ack(id: string, by: string, at: number): Promise<Alert | null> {
     await this.db.query(`UPDATE alerts SET ack_by = $2, ack_at = $3 WHERE id = $1 AND ack_at IS NULL`, [id, by, at]);
     return this.get(id);
+  }
+
+  async countsByHour(since: number, until: number, camera?: string): Promise<{ hour: number; kind: AlertKind; count: number }[]> {
+    const rows = await this.db.query<{ hour: number | string; kind: string; n: number | string }>(
+      `SELECT (captured_at / 3600000) * 3600000 AS hour, coalesce(payload->>'kind', 'track') AS kind, count(*) AS n FROM alerts
+       WHERE captured_at >= $1 AND captured_at < $2 AND ($3::text IS NULL OR camera = $3)
+       GROUP BY 1, 2 ORDER BY 1, 2`,
+      [since, until, camera ?? null],
+    );
+    return rows.map((r) => ({ hour: toNumber(r.hour), kind: r.kind as AlertKind, count: toNumber(r.n) }));
   }
 
   async count(): Promise<number> {

@@ -1,4 +1,4 @@
-import type { ReidLink, VideoJob, EvidenceExport, ColorPart, RecordingHold, RecordingSegment, TrackSummary, Alert, AlertMessage, CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion, SceneTrack, StandingQuery, Track, Webhook, WebhookPayload } from '@chronotrace/contracts';
+import type { AlertKind, ReidLink, VideoJob, EvidenceExport, ColorPart, RecordingHold, RecordingSegment, TrackSummary, Alert, AlertMessage, CameraHealth, CameraRecord, RedactedFrameMeta, Box, ModelVersion, SceneTrack, StandingQuery, Track, Webhook, WebhookPayload } from '@chronotrace/contracts';
 
 /** One frame's redaction, kept as the audit trail of what was hidden and by which models. */
 export interface RedactionRecord {
@@ -85,6 +85,8 @@ export interface AlertRepository {
   /** Sets the acknowledgement once; returns the alert (first ack kept), null when unknown. */
   ack(id: string, by: string, at: number): Promise<Alert | null>;
   count(): Promise<number>;
+  /** Alerts per hour (ms epoch of the hour's start) and kind, captured in [since, until), of one camera or all. */
+  countsByHour(since: number, until: number, camera?: string): Promise<{ hour: number; kind: AlertKind; count: number }[]>;
 }
 
 /** One analysed frame's tracks as stored for search and backtests. */

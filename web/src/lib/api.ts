@@ -14,6 +14,9 @@ import type {
   SearchResponse,
   RecordingIndexResponse,
   TimelineResponse,
+  Identity,
+  ActivityReport,
+  AnomalyCounts,
 } from '@chronotrace/contracts';
 
 /**
@@ -122,6 +125,26 @@ export type Timeline = TimelineResponse;
 
 export function cameraTimeline(camera: string, from: number, to: number, signal?: AbortSignal): Promise<ApiResult<Timeline>> {
   return call<Timeline>(`/api/cameras/${encodeURIComponent(camera)}/timeline?from=${Math.round(from)}&to=${Math.round(to)}`, { signal });
+}
+
+/** A person followed across cameras, named by any of their tracks. */
+export function getIdentity(track: string, signal?: AbortSignal): Promise<ApiResult<Identity>> {
+  return call<Identity>(`/api/identities/${encodeURIComponent(track)}`, { signal });
+}
+
+/** A camera's heatmap, line crossings and zone occupancy over a span (`lines` adds lines drawn now). */
+export function cameraActivity(camera: string, params: { from: number; to: number; bucket?: number; lines?: string }, signal?: AbortSignal): Promise<ApiResult<ActivityReport>> {
+  const p = new URLSearchParams({ from: String(Math.round(params.from)), to: String(Math.round(params.to)) });
+  if (params.bucket) p.set('bucket', String(params.bucket));
+  if (params.lines) p.set('lines', params.lines);
+  return call<ActivityReport>(`/api/cameras/${encodeURIComponent(camera)}/activity?${p}`, { signal });
+}
+
+/** Anomalies fired per day (in the browser's time zone). */
+export function anomalyCounts(days: number, camera?: string, signal?: AbortSignal): Promise<ApiResult<AnomalyCounts>> {
+  const p = new URLSearchParams({ days: String(days), tz: Intl.DateTimeFormat().resolvedOptions().timeZone });
+  if (camera) p.set('camera', camera);
+  return call<AnomalyCounts>(`/api/analytics/anomalies?${p}`, { signal });
 }
 
 export function recordingPlaylistUrl(camera: string, from: number, to: number): string {

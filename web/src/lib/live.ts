@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { Alert, CameraHealth, CameraView, ClientToServerEvents, RedactedFrameMeta, ServerToClientEvents, StandingQuery, WallFrame } from '@chronotrace/contracts';
+import type { Alert, CameraHealth, CameraView, ClientToServerEvents, RedactedFrameMeta, ReidLink, ServerToClientEvents, StandingQuery, WallFrame } from '@chronotrace/contracts';
 
 /** The wall's Socket.io connection, typed with the shared event maps. */
 export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -19,6 +19,8 @@ export interface LiveHandlers {
   alertAck(ack: { id: string; by: string; at: number }): void;
   /** The whole list of standing queries, after any change. */
   queries(queries: StandingQuery[]): void;
+  /** A person walked from one camera to another (the re-ID stage linked their tracks). */
+  handoff?(link: ReidLink): void;
   status(status: ConnectionStatus): void;
   /** Called on every (re)connect, after the status turns 'connected'. */
   connected?(): void;
@@ -56,6 +58,7 @@ export class LiveClient {
     socket.on('alert', (a) => handlers.alert(a));
     socket.on('alertAck', (a) => handlers.alertAck(a));
     socket.on('queries', (q) => handlers.queries(q));
+    socket.on('handoff', (l) => handlers.handoff?.(l));
 
     socket.on('connect', () => {
       handlers.status('connected');
