@@ -13,8 +13,8 @@ import { WallWatcher, queryAndFirstAlert } from './observers';
 import { childEnv, freePort, isAlive as alive, spawnStage, stopStage, waitUntil, type StageProcess } from './processes';
 
 /**
- * `npm run start:distributed` as an operator runs it: the supervisor script starts web, ingest, privacy and
- * analytics as processes, on a NATS of its own that needs a password (so the broker can be restarted
+ * `npm run start:distributed` as an operator runs it: the supervisor script starts web, ingest, privacy,
+ * analytics and re-ID as processes, on a NATS of its own that needs a password (so the broker can be restarted
  * without touching the machine's). A privacy process killed with SIGKILL is started again while the others
  * run on; the broker stopped and started again with the same store: frames and alerts flow again, none twice.
  */
@@ -124,7 +124,7 @@ describe('npm run start:distributed: supervised processes on a password-protecte
       },
       { timeoutMs: 60_000, guard },
     );
-    expect(started().map((s) => s.process).sort()).toEqual(['analytics-0', 'ingest', 'privacy-1', 'web']);
+    expect(started().map((s) => s.process).sort()).toEqual(['analytics-0', 'ingest', 'privacy-1', 'reid', 'web']);
     wall = await WallWatcher.connect(url);
     const w = wall;
     await waitUntil('3 frames on the wall', () => w.of('sup-a').length >= 3, { timeoutMs: 30_000, guard });
@@ -134,7 +134,7 @@ describe('npm run start:distributed: supervised processes on a password-protecte
   it('a privacy process killed with SIGKILL is started again; the others keep running', async () => {
     guard();
     const w = wall!;
-    const before = new Map(['web', 'ingest', 'analytics-0'].map((n) => [n, pidOf(n)]));
+    const before = new Map(['web', 'ingest', 'analytics-0', 'reid'].map((n) => [n, pidOf(n)]));
     const victim = pidOf('privacy-1')!;
     const killedAt = Date.now();
     process.kill(victim, 'SIGKILL');
@@ -219,7 +219,7 @@ describe('npm run start:distributed: supervised processes on a password-protecte
   it('SIGTERM to the supervisor drains every process and exits 0', async () => {
     guard();
     wall?.close();
-    const pids = ['web', 'ingest', 'privacy-1', 'analytics-0'].map((n) => pidOf(n)!);
+    const pids = ['web', 'ingest', 'privacy-1', 'analytics-0', 'reid'].map((n) => pidOf(n)!);
     const exit = await stopStage(supervisor!, 'SIGTERM', 30_000);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(pids.filter(alive)).toEqual([]);

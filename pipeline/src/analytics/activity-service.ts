@@ -40,12 +40,14 @@ export class ActivityService {
     if (t - f > ACTIVITY_MAX_SPAN_MS) return { ok: false, error: 'invalid activity request', details: [`to: a report covers at most ${ACTIVITY_MAX_SPAN_MS / DAY} days`] };
     const bucketMs = q.bucket !== undefined ? q.bucket * 60_000 : Math.max(60_000, Math.ceil((t - f) / 60 / 60_000) * 60_000);
     if ((t - f) / bucketMs > 2_000) return { ok: false, error: 'invalid activity request', details: ['bucket: too small for the span (at most 2000 buckets)'] };
+    // A camera stored before lines existed has none.
+    const own = camera.lines ?? [];
     const drawn = parseActivityLines(q.lines);
-    const clash = drawn.find((l, i) => camera.lines.some((c) => c.name === l.name) || drawn.findIndex((d) => d.name === l.name) !== i);
+    const clash = drawn.find((l, i) => own.some((c) => c.name === l.name) || drawn.findIndex((d) => d.name === l.name) !== i);
     if (clash) return { ok: false, error: 'invalid activity request', details: [`lines: "${clash.name}" is named twice (the camera's lines are counted already)`] };
     const degenerate = drawn.find((l) => l.from[0] === l.to[0] && l.from[1] === l.to[1]);
     if (degenerate) return { ok: false, error: 'invalid activity request', details: [`lines: "${degenerate.name}" starts where it ends`] };
-    const acc = new ActivityAccumulator({ camera: camera.id, from: f, to: t, bucketMs, label: q.label ?? 'person', lines: [...camera.lines, ...drawn], zones: camera.zones.map((z) => z.name) });
+    const acc = new ActivityAccumulator({ camera: camera.id, from: f, to: t, bucketMs, label: q.label ?? 'person', lines: [...own, ...drawn], zones: (camera.zones ?? []).map((z) => z.name) });
     const max = this.o.maxFrames ?? 250_000;
     let cursor = f;
     let truncated = false;
