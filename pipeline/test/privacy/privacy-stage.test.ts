@@ -94,6 +94,46 @@ describe('PrivacyStage (detector doubles, InProcessBus, PgliteStore)', () => {
     await watcher.close();
   });
 
+  it('redacts every frame of a recorded video (an upload) one at a time, in order, marked recorded: none skipped', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const inner = fastCore();
+    let calls = 0;
+    let inFlight = 0;
+    let most = 0;
+    const recorded: boolean[] = [];
+    const core: PrivacyProcessor = {
+      start: () => inner.start(),
+      close: () => inner.close(),
+      toJSON: () => inner.toJSON(),
+      process: async (frame, settings) => {
+        recorded.push(frame.recorded === true);
+        most = Math.max(most, ++inFlight);
+        if (calls++ === 0) await held;
+        const r = await inner.process(frame, settings);
+        inFlight--;
+        return r;
+      },
+    };
+    const sink = await collectRedacted(bus);
+    const stage = new PrivacyStage({ bus, redactions: store.redactions, core, settingsFor: () => SETTINGS, batch: 16, queuePerCamera: 2, inFlightPerCamera: 3, recordedFor: (c) => c === 'vid1' });
+    await stage.start();
+    await bus.publish('frames.raw', 'vid1', { meta: rawMeta('vid1', 1), body: jpeg }, { msgId: 'vid1:1000:1' });
+    await until('the first frame held', () => calls === 1);
+    for (let i = 2; i <= 6; i++) await bus.publish('frames.raw', 'vid1', { meta: rawMeta('vid1', i), body: jpeg }, { msgId: `vid1:1000:${i}` });
+    await until('the backlog delivered', () => (stage.stats().consumer?.delivered ?? 0) === 6);
+    // Held behind the first: more than queuePerCamera wait, and none is skipped or started beside it.
+    expect(stage.stageCounters().vid1?.skipped ?? 0).toBe(0);
+    expect(calls).toBe(1);
+    release();
+    await until('the redacted frames received', () => sink.frames.size >= 6);
+    expect([...sink.frames.keys()].sort()).toEqual([1, 2, 3, 4, 5, 6].map((i) => `vid1:1000:${i}`));
+    expect(stage.stageCounters()).toEqual({ vid1: { processed: 6, skipped: 0, failures: 0 } });
+    expect(most).toBe(1);
+    expect(recorded).toEqual([true, true, true, true, true, true]);
+    await stage.close();
+  });
+
   it('drops (acks) a frame it cannot redact, counts it, and never publishes it raw', async () => {
     const sink = await collectRedacted(bus);
     const core = new PrivacyCore({ face: new ThrowingDetector('face'), text: new FixedBoxDetector('text', []) });
