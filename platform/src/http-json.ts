@@ -52,3 +52,10 @@ export function sendError(res: ServerResponse, status: number, error: string, de
   const body: ApiError = details && details.length ? { error, details } : { error };
   sendJson(res, status, body);
 }
+
+/** A time query parameter: ms since the epoch or ISO 8601; `fallback` when absent or empty; a message naming it when unreadable. */
+export function timeParam(v: string | null | undefined, name: string, fallback: number): number | string {
+  if (v === null || v === undefined || v === '') return fallback;
+  const n = /^\d{1,16}$/.test(v) ? Number(v) : Date.parse(v);
+  return Number.isFinite(n) ? n : `${name}: "${v.slice(0, 40)}" is neither ms since the epoch nor an ISO 8601 time`;
+}

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RecordingHealth, RecordingIndexResponse, RecordingSegment, TimelineResponse } from '@chronotrace/contracts';
-import { sendError, sendJson, type MediaFiles, type ObjectBody, type Store } from '@chronotrace/platform';
+import { sendError, sendJson, timeParam, type MediaFiles, type ObjectBody, type Store } from '@chronotrace/platform';
 import { vodPlaylist } from '@chronotrace/media-server';
 import type { SearchService } from '@chronotrace/pipeline';
 
@@ -19,16 +19,9 @@ const RUN = /^[0-9a-z]{6,24}$/;
 const FILE = /^(init\.mp4|seg-\d{6}\.m4s)$/;
 const DAY = 86_400_000;
 
-function bound(url: URL, name: string, fallback: number): number | string {
-  const v = url.searchParams.get(name);
-  if (v === null || v === '') return fallback;
-  const n = /^\d{1,16}$/.test(v) ? Number(v) : Date.parse(v);
-  return Number.isFinite(n) ? n : `${name}: "${v.slice(0, 40)}" is neither ms since the epoch nor an ISO 8601 time`;
-}
-
 function range(url: URL, spanMs: number): { from: number; to: number } | { error: string } {
-  const to = bound(url, 'to', Date.now());
-  const from = bound(url, 'from', typeof to === 'number' ? to - spanMs : 0);
+  const to = timeParam(url.searchParams.get('to'), 'to', Date.now());
+  const from = timeParam(url.searchParams.get('from'), 'from', typeof to === 'number' ? to - spanMs : 0);
   if (typeof from === 'string') return { error: from };
   if (typeof to === 'string') return { error: to };
   if (from >= to) return { error: 'from: must be before to' };

@@ -1,5 +1,5 @@
 import { ACTIVITY_MAX_SPAN_MS, ANOMALY_TYPES, activityQuerySchema, parseActivityLines, anomalyCountsQuerySchema, formatIssues, type ActivityReport, type AnomalyCounts, type AnomalyType, type CameraRecord } from '@chronotrace/contracts';
-import type { AlertRepository, SceneRepository } from '@chronotrace/platform';
+import { timeParam, type AlertRepository, type SceneRepository } from '@chronotrace/platform';
 import { ActivityAccumulator } from './activity';
 
 export interface ActivityServiceOptions {
@@ -13,12 +13,6 @@ export type ActivityResult<T> = { ok: true; value: T } | { ok: false; error: str
 const PAGE = 5_000;
 const DAY = 86_400_000;
 
-function time(v: string | undefined, name: string, fallback: number): number | string {
-  if (v === undefined || v === '') return fallback;
-  const n = /^\d{1,16}$/.test(v) ? Number(v) : Date.parse(v);
-  return Number.isFinite(n) ? n : `${name}: "${v.slice(0, 40)}" is neither ms since the epoch nor an ISO 8601 time`;
-}
-
 /**
  * Activity analytics over what is stored: a camera's heatmap, line crossings and zone occupancy from
  * its scene frames (read in pages, oldest first), and anomalies per day from the alerts.
@@ -30,8 +24,8 @@ export class ActivityService {
     const parsed = activityQuerySchema.safeParse(query);
     if (!parsed.success) return { ok: false, error: 'invalid activity request', details: formatIssues(parsed.error.issues) };
     const q = parsed.data;
-    const to = time(q.to, 'to', now);
-    const from = time(q.from, 'from', typeof to === 'number' ? to - 3_600_000 : 0);
+    const to = timeParam(q.to, 'to', now);
+    const from = timeParam(q.from, 'from', typeof to === 'number' ? to - 3_600_000 : 0);
     const details = [from, to].filter((x): x is string => typeof x === 'string');
     if (details.length > 0) return { ok: false, error: 'invalid activity request', details };
     const f = from as number;

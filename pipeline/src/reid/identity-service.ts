@@ -20,13 +20,10 @@ export class IdentityService {
     const identity = (await this.o.store.reid.identityOf(id)) ?? id;
     const links = await this.o.store.reid.links(identity, MAX_LINKS);
     const ids = [identity, ...links.map((l) => l.to)];
+    const [found, thumbs] = await Promise.all([Promise.all(ids.map((t) => this.o.store.trackSummaries.get(t))), this.o.store.trackSummaries.withThumbnails(ids)]);
     const summaries = new Map<string, TrackSummary>();
-    for (const t of ids) {
-      const s = await this.o.store.trackSummaries.get(t);
-      if (s) summaries.set(t, s);
-    }
+    found.forEach((s, i) => s && summaries.set(ids[i]!, s));
     if (links.length === 0 && summaries.size === 0) return null;
-    const thumbs = await this.o.store.trackSummaries.withThumbnails(ids);
     const cameraOf = new Map<string, string>([[identity, links[0]?.fromCamera ?? summaries.get(identity)?.camera ?? '']]);
     for (const l of links) cameraOf.set(l.to, l.toCamera);
     const tracks: IdentityTrack[] = ids.map((t) => trackOf(t, cameraOf.get(t) ?? '', summaries.get(t), links, thumbs.has(t)));
